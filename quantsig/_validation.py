@@ -43,6 +43,14 @@ def report_nonfinite(count: int, name: str = "x") -> None:
         raise ValueError(f"{name} contains {count} NaN or Inf value(s); quantizers need finite input")
 
 
+def as_float_dtype(dtype: Any) -> np.dtype:
+    """Check a requested output dtype: float32 or float64 (``None`` means float64)."""
+    dt = np.dtype(np.float64 if dtype is None else dtype)
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
 def as_code_array(codes: Any, name: str = "codes") -> np.ndarray:
     """Return ``codes`` as an integer ndarray (any signed or unsigned width)."""
     arr = np.asarray(codes)

@@ -1,0 +1,113 @@
+"""Scalar quantizers defined by sorted decision thresholds and reconstruction levels.
+
+Code ``i`` covers ``[t[i-1], t[i])`` (cells closed on the left; ``t[-1] = -inf``,
+``t[L-1] = +inf``) and reconstructs to ``levels[i]``. Encoding is the exact count of
+thresholds ``<= x``, found by the bucket-table search kernel; decoding is a range-checked
+gather. Subclasses only say where their tables come from.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_code_array, as_float_array, as_float_dtype, report_nonfinite, smallest_uint
+from ..errors import CodeRangeError, OutOfRangeError
+from ..kernels import search as _k
+from .base import Quantizer
+
+__all__ = ["ThresholdQuantizer"]
+
+
+class ThresholdQuantizer(Quantizer):
+    """Base of table-driven scalar quantizers (companding laws, Lloyd-Max)."""
+
+    #: Whether input outside :meth:`_input_range` is clipped rather than refused.
+    clip: bool = True
+
+    @abc.abstractmethod
+    def _tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(thresholds, levels)``: float64, sorted, lengths ``L - 1`` and ``L``."""
+
+    def _input_range(self) -> tuple[float, float]:
+        """The range outside which input is refused unless ``clip`` (default: none)."""
+        return -np.inf, np.inf
+
+    def _search_table(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cache = self.__dict__.get("_search_cache")
+        if cache is None or cache[0] is not thresholds:
+            cache = (thresholds, _k.bucket_table(thresholds))
+            self.__dict__["_search_cache"] = cache
+        return cache[1]
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """Decision thresholds (sorted, ``n_levels - 1`` values)."""
+        self._check_fitted()
+        return self._tables()[0].copy()
+
+    @property
+    def reconstruction_levels(self) -> np.ndarray:
+        """Reconstruction levels (sorted, ``n_levels`` values)."""
+        self._check_fitted()
+        return self._tables()[1].copy()
+
+    def encode(self, x: Any) -> np.ndarray:
+        """Quantize ``x`` to codes: the number of thresholds ``<= x`` (shape kept).
+
+        Raises
+        ------
+        OutOfRangeError
+            Input outside the quantizer's range (companding laws: ``[-1, 1]``) without clipping.
+        ValueError
+            NaN or Inf in ``x``.
+        """
+        arr = as_float_array(x)
+        self._check_fitted()
+        thresholds, levels = self._tables()
+        start, probe = self._search_table(thresholds)
+        flat = np.ascontiguousarray(arr).reshape(-1)
+        out = np.empty(flat.size, dtype=smallest_uint(levels.size))
+        lo, hi = self._input_range()
+        ux = flat.view(np.uint32) if flat.dtype == np.float32 else np.empty(0, np.uint32)
+        n_out, n_bad = _k.encode_thresholds(flat, ux, thresholds, start, probe, _k.BUCKET_SHIFT, lo, hi, out)
+        report_nonfinite(int(n_bad))
+        self.n_clipped_ = int(n_out)
+        if n_out and not self.clip:
+            raise OutOfRangeError(
+                f"{n_out} sample(s) of x lie outside [{lo}, {hi}] (x ranges over "
+                f"[{float(flat.min())!r}, {float(flat.max())!r}]); scale the input or pass clip=True"
+            )
+        return out.reshape(arr.shape)
+
+    def decode(self, codes: Any, dtype: Any = np.float64) -> np.ndarray:
+        """Reconstruction levels of ``codes`` as ``dtype`` (float32 or float64).
+
+        Raises
+        ------
+        CodeRangeError
+            A code outside ``[0, n_levels)``.
+        """
+        arr = as_code_array(codes)
+        out_dtype = as_float_dtype(dtype)
+        self._check_fitted()
+        levels = self._tables()[1]
+        flat = np.ascontiguousarray(arr).reshape(-1)
+        if flat.dtype.kind == "u" and flat.dtype.itemsize == 8:
+            flat = flat.astype(np.int64) if not (flat >= levels.size).any() else flat.astype(np.float64)
+        out = np.empty(flat.size, dtype=out_dtype)
+        if flat.dtype.kind == "f":  # uint64 codes too large for int64: all invalid somewhere
+            raise CodeRangeError(f"codes outside [0, {levels.size - 1}] (max {flat.max():.0f})")
+        n_bad = _k.gather(flat, levels.astype(out_dtype, copy=False), out)
+        if n_bad:
+            bad = flat[(flat < 0) | (flat >= levels.size)]
+            raise CodeRangeError(f"{n_bad} code(s) outside [0, {levels.size - 1}] (e.g. {bad[0]})")
+        return out.reshape(arr.shape)
+
+    @property
+    def n_levels(self) -> int:
+        """Number of reconstruction levels."""
+        self._check_fitted()
+        return int(self._tables()[1].size)
