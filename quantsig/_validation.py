@@ -52,10 +52,21 @@ def as_float_dtype(dtype: Any) -> np.dtype:
 
 
 def as_code_array(codes: Any, name: str = "codes") -> np.ndarray:
-    """Return ``codes`` as an integer ndarray (any signed or unsigned width)."""
+    """Return ``codes`` as an integer ndarray (any signed or unsigned width).
+
+    uint64 codes are converted to int64 (kernels compare codes with signed limits); a value
+    beyond the int64 range cannot be a valid code and raises ``CodeRangeError``.
+    """
+    from .errors import CodeRangeError
+
     arr = np.asarray(codes)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, got dtype={arr.dtype}")
+    if arr.dtype == np.uint64:
+        big = arr > np.uint64(np.iinfo(np.int64).max)
+        if big.any():
+            raise CodeRangeError(f"{int(big.sum())} code(s) outside the int64 range (e.g. {arr[big][0]})")
+        arr = arr.astype(np.int64)
     return arr
 
 

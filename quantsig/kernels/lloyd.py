@@ -51,6 +51,7 @@ def bucket_edges(shift: int = SHIFT) -> np.ndarray:
 
 @jit
 def _key(u, shift):
+    u = u if u != np.uint32(0x80000000) else np.uint32(0)  # -0.0 == +0.0
     key = u ^ (((u >> np.uint32(31)) * np.uint32(0x7FFFFFFF)) | np.uint32(0x80000000))
     return np.int64(key >> np.uint32(shift))
 
@@ -83,7 +84,7 @@ def bucket_histogram(x, w, edges, shift):
             buf[j] = x[s0 + j]
         for j in range(m):
             v = x[s0 + j]
-            n_bad += not (np.abs(v) <= np.inf)
+            n_bad += not (np.abs(v) < np.inf)
             b = _key(ubuf[j], shift)
             wj = w[s0 + j]
             d = v - edges[b]

@@ -28,6 +28,7 @@ _CHUNK = 2048
 def float_buckets(values: np.ndarray, shift: int = BUCKET_SHIFT) -> np.ndarray:
     """Bucket number of each value (NumPy; the kernels compute the same inline)."""
     u = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u[u == 0x80000000] = 0  # -0.0 == +0.0: one bucket for both
     neg = u >= 0x80000000
     key = np.where(neg, u ^ 0xFFFFFFFF, u | 0x80000000)
     return (key >> np.uint64(shift)).astype(np.int64)
@@ -38,14 +39,14 @@ def bucket_table(thresholds: np.ndarray, shift: int = BUCKET_SHIFT) -> tuple[np.
 
     Returns ``(start, probe)``: ``start[b]`` is the number of thresholds in buckets ``< b``
     (length ``2**(32-shift) + 1``); ``probe[b]`` is the one threshold in bucket ``b`` (or
-    ``+inf`` when it holds none). Buckets holding more than one threshold are marked by a
+    NaN when it holds none). Buckets holding more than one threshold are marked by a
     negative ``probe`` sign trick: ``start`` is stored as ``-1 - start`` there.
     """
     nb = 1 << (32 - shift)
     b = float_buckets(thresholds, shift)
     start = np.searchsorted(b, np.arange(nb + 1), side="left").astype(np.int32)
     count = np.diff(start)
-    probe = np.full(nb, np.inf)
+    probe = np.full(nb, np.nan)  # NaN: "v >= probe" is false in a bucket without thresholds
     one = count == 1
     probe[one] = thresholds[start[:-1][one]]
     many = count > 1
@@ -55,6 +56,7 @@ def bucket_table(thresholds: np.ndarray, shift: int = BUCKET_SHIFT) -> tuple[np.
 
 @jit(inline="always")
 def _bucket(u, shift):
+    u = u if u != np.uint32(0x80000000) else np.uint32(0)  # -0.0 == +0.0
     key = u ^ (((u >> np.uint32(31)) * np.uint32(0x7FFFFFFF)) | np.uint32(0x80000000))
     return np.int64(key >> np.uint32(shift))
 
@@ -89,7 +91,7 @@ def encode_thresholds(x, ux, t, start, probe, shift, lo, hi, out):
     if ux.size == n:
         for j in range(n):
             v = x[j]
-            n_bad += not (np.abs(v) <= np.inf)
+            n_bad += not (np.abs(v) < np.inf)
             n_out += (v < lo) | (v > hi)
             b = _bucket(ux[j], shift)
             a = start[b]
@@ -103,7 +105,7 @@ def encode_thresholds(x, ux, t, start, probe, shift, lo, hi, out):
             buf[j] = x[s0 + j]
         for j in range(m):
             v = x[s0 + j]
-            n_bad += not (np.abs(v) <= np.inf)
+            n_bad += not (np.abs(v) < np.inf)
             n_out += (v < lo) | (v > hi)
             b = _bucket(ubuf[j], shift)
             a = start[b]

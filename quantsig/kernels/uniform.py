@@ -36,7 +36,7 @@ def encode_bounded_midtread(x, lo, hi, center, inv_step, i_center, rounding, top
     fic = float(i_center)
     for j in range(x.size):
         v = x[j]
-        n_bad += not (np.abs(v) <= np.inf)
+        n_bad += not (np.abs(v) < np.inf)
         n_out += (v < lo) | (v > hi)
         u = (v - center) * inv_step
         k = np.floor(np.abs(u) + rounding)
@@ -54,7 +54,7 @@ def encode_bounded_midrise(x, lo, hi, inv_step, top, out):
     ftop = float(top)
     for j in range(x.size):
         v = x[j]
-        n_bad += not (np.abs(v) <= np.inf)
+        n_bad += not (np.abs(v) < np.inf)
         n_out += (v < lo) | (v > hi)
         f = np.floor((v - lo) * inv_step)
         f = min(max(f, 0.0), ftop)
@@ -70,7 +70,7 @@ def encode_unbounded_midtread(x, inv_step, rounding, out):
     big = 2147483647.0
     for j in range(x.size):
         v = x[j]
-        n_bad += not (np.abs(v) <= np.inf)
+        n_bad += not (np.abs(v) < np.inf)
         u = v * inv_step
         k = np.floor(np.abs(u) + rounding)
         f = k if u >= 0 else -k
@@ -88,7 +88,7 @@ def encode_unbounded_midrise(x, inv_step, out):
     big = 2147483647.0
     for j in range(x.size):
         v = x[j]
-        n_bad += not (np.abs(v) <= np.inf)
+        n_bad += not (np.abs(v) < np.inf)
         f = np.floor(v * inv_step)
         n_out += (f > big) | (f < -big - 1.0)
         f = min(max(f, -big - 1.0), big)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._validation import check_real
@@ -65,6 +67,10 @@ class ALawQuantizer(CompandingQuantizer):
         k = 1.0 + np.log(self.A)
         small = b < 1.0 / k
         return np.sign(y) * np.where(small, b * k / self.A, np.exp(b * k - 1.0) / self.A)
+
+    @classmethod
+    def _conformance_bad_params(cls) -> list[dict[str, Any]]:
+        return [{"bits": 0}, {"bits": 17}, {"A": 0.5}, {"A": float("inf")}, {"mode": "x"}]
 
     @classmethod
     def _conformance_instances(cls) -> list[Quantizer]:

@@ -60,6 +60,11 @@ class Quantizer(abc.ABC):
         """Instances (fitted or not) that :mod:`quantsig.testing` runs through every check."""
         return [cls()]
 
+    @classmethod
+    def _conformance_bad_params(cls) -> list[dict[str, Any]]:
+        """Constructor arguments that must raise ``ValueError`` or ``TypeError``."""
+        return []
+
     def _conformance_data(self, rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Valid input of ``shape`` and ``dtype`` for this instance (default: uniform in [-1, 1))."""
         return rng.uniform(-1.0, 1.0, size=shape).astype(dtype)
@@ -104,7 +109,7 @@ class Quantizer(abc.ABC):
         """
         config: dict[str, Any] = {"id": self.codec_id}
         config.update(self.get_params())
-        if self._learned and self.is_fitted():
+        if self._learned and all(hasattr(self, name) for name in self._learned):
             for name in self._learned:
                 config[name] = _jsonable(getattr(self, name))
         return config

@@ -263,6 +263,10 @@ class G711Quantizer(Quantizer):
 
     # ------------------------------------------------------------------ conformance hooks
     @classmethod
+    def _conformance_bad_params(cls) -> list[dict[str, Any]]:
+        return [{"law": "u"}, {"variant": "sun"}, {"law": None}]
+
+    @classmethod
     def _conformance_instances(cls) -> list[Quantizer]:
         """All four law/variant combinations."""
         return [cls(law=law, variant=variant) for law in LAWS for variant in VARIANTS]

@@ -201,6 +201,10 @@ class LloydMaxQuantizer(ThresholdQuantizer):
         return self
 
     @classmethod
+    def _conformance_bad_params(cls) -> list[dict[str, Any]]:
+        return [{"levels": 1}, {"levels": 0}, {"levels": 2.5}, {"levels": 70000}, {"max_iter": 0}]
+
+    @classmethod
     def _conformance_instances(cls) -> list[Quantizer]:
         return [cls(2), cls(16), cls(5)]
 

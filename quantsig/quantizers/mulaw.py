@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._validation import check_real
@@ -60,6 +62,10 @@ class MuLawQuantizer(CompandingQuantizer):
         """``sign(y) expm1(|y| log1p(mu)) / mu``."""
         y = np.asarray(y, dtype=np.float64)
         return np.sign(y) * np.expm1(np.abs(y) * np.log1p(self.mu)) / self.mu
+
+    @classmethod
+    def _conformance_bad_params(cls) -> list[dict[str, Any]]:
+        return [{"bits": 0}, {"bits": 17}, {"mu": 0.0}, {"mu": -5.0}, {"mode": "x"}, {"clip": 1}]
 
     @classmethod
     def _conformance_instances(cls) -> list[Quantizer]:

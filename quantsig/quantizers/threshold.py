@@ -95,11 +95,7 @@ class ThresholdQuantizer(Quantizer):
         self._check_fitted()
         levels = self._tables()[1]
         flat = np.ascontiguousarray(arr).reshape(-1)
-        if flat.dtype.kind == "u" and flat.dtype.itemsize == 8:
-            flat = flat.astype(np.int64) if not (flat >= levels.size).any() else flat.astype(np.float64)
         out = np.empty(flat.size, dtype=out_dtype)
-        if flat.dtype.kind == "f":  # uint64 codes too large for int64: all invalid somewhere
-            raise CodeRangeError(f"codes outside [0, {levels.size - 1}] (max {flat.max():.0f})")
         n_bad = _k.gather(flat, levels.astype(out_dtype, copy=False), out)
         if n_bad:
             bad = flat[(flat < 0) | (flat >= levels.size)]
