@@ -19,6 +19,7 @@ from .errors import (
 from .quantizers.alaw import ALawQuantizer
 from .quantizers.base import Quantizer
 from .quantizers.g711 import G711Quantizer
+from .quantizers.kmeans import KMeansVectorQuantizer
 from .quantizers.lloydmax import LloydMaxQuantizer
 from .quantizers.mulaw import MuLawQuantizer
 from .quantizers.uniform import UniformQuantizer
@@ -34,6 +35,7 @@ __all__ = [
     "ALawQuantizer",
     "LloydMaxQuantizer",
     "G711Quantizer",
+    "KMeansVectorQuantizer",
     "get_quantizer",
     "register_quantizer",
     "registered_quantizers",

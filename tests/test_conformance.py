@@ -6,7 +6,14 @@ from quantsig.testing import parametrize_with_checks
 
 def test_every_public_quantizer_is_registered():
     registered = set(quantsig.registered_quantizers().values())
-    for name in ("UniformQuantizer", "MuLawQuantizer", "ALawQuantizer", "G711Quantizer", "LloydMaxQuantizer"):
+    for name in (
+        "UniformQuantizer",
+        "MuLawQuantizer",
+        "ALawQuantizer",
+        "G711Quantizer",
+        "LloydMaxQuantizer",
+        "KMeansVectorQuantizer",
+    ):
         assert getattr(quantsig, name) in registered
 
 

@@ -27,6 +27,7 @@ def run(x, t, lo=-np.inf, hi=np.inf):
         np.array([-np.finfo(np.float64).max, 5e-324, 1e300]),
     ],
 )
+@pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_matches_searchsorted_right(dtype, thresholds):
     rng = np.random.default_rng(1)
     x = np.concatenate(

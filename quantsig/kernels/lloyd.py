@@ -234,3 +234,86 @@ def lloyd_finish(y, off, cnt, xs, c0, c1, p0, p1, ref, shift, max_iter, missing)
             else:
                 n_empty += 1
     return max_iter, 0, n_empty
+
+
+@jit
+def _sse(pw, ps, pq, i, j):
+    """Weighted squared error of merging bins ``i..j`` (inclusive) into one cell."""
+    w = pw[j + 1] - pw[i]
+    if w <= 0.0:
+        return 0.0
+    s = ps[j + 1] - ps[i]
+    return max(pq[j + 1] - pq[i] - s * s / w, 0.0)
+
+
+@jit
+def optimal_partition(w, s, q, levels):
+    """Globally optimal partition of ordered bins into ``levels`` cells (1-D k-means by DP).
+
+    ``w, s, q`` are each bin's weight, first and second moment (about a common reference).
+    Dynamic programming over cells, each layer solved by divide and conquer on the
+    monotone optimal split (the squared-error cost is a Monge array), O(levels m log m).
+    Returns the index of the first bin of each cell (``levels`` values, first is 0).
+    """
+    m = w.size
+    pw = np.zeros(m + 1)
+    ps = np.zeros(m + 1)
+    pq = np.zeros(m + 1)
+    for j in range(m):
+        pw[j + 1] = pw[j] + w[j]
+        ps[j + 1] = ps[j] + s[j]
+        pq[j + 1] = pq[j] + q[j]
+    prev = np.empty(m)
+    cur = np.empty(m)
+    arg = np.zeros((levels, m), np.int32)
+    for j in range(m):
+        prev[j] = _sse(pw, ps, pq, 0, j)
+    # explicit stack of (j_lo, j_hi, opt_lo, opt_hi) for the divide and conquer
+    stack = np.empty((64 + 2 * m, 4), np.int64)
+    for k in range(1, levels):
+        for j in range(k):
+            cur[j] = np.inf
+        top = 0
+        stack[0, 0] = k
+        stack[0, 1] = m - 1
+        stack[0, 2] = k
+        stack[0, 3] = m - 1
+        top = 1
+        while top > 0:
+            top -= 1
+            jl = stack[top, 0]
+            jh = stack[top, 1]
+            ol = stack[top, 2]
+            oh = stack[top, 3]
+            if jl > jh:
+                continue
+            jm = (jl + jh) >> 1
+            best = np.inf
+            bi = ol
+            hi = min(jm, oh)
+            for i in range(ol, hi + 1):  # cell k starts at bin i
+                c = prev[i - 1] + _sse(pw, ps, pq, i, jm)
+                if c < best:
+                    best = c
+                    bi = i
+            cur[jm] = best
+            arg[k, jm] = bi
+            stack[top, 0] = jl
+            stack[top, 1] = jm - 1
+            stack[top, 2] = ol
+            stack[top, 3] = bi
+            top += 1
+            stack[top, 0] = jm + 1
+            stack[top, 1] = jh
+            stack[top, 2] = bi
+            stack[top, 3] = oh
+            top += 1
+        for j in range(m):
+            prev[j] = cur[j]
+    starts = np.zeros(levels, np.int64)
+    j = m - 1
+    for k in range(levels - 1, 0, -1):
+        i = arg[k, j]
+        starts[k] = i
+        j = i - 1
+    return starts

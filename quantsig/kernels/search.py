@@ -27,7 +27,8 @@ _CHUNK = 2048
 
 def float_buckets(values: np.ndarray, shift: int = BUCKET_SHIFT) -> np.ndarray:
     """Bucket number of each value (NumPy; the kernels compute the same inline)."""
-    u = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    with np.errstate(over="ignore"):  # beyond float32: +-inf, still in order
+        u = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
     u[u == 0x80000000] = 0  # -0.0 == +0.0: one bucket for both
     neg = u >= 0x80000000
     key = np.where(neg, u ^ 0xFFFFFFFF, u | 0x80000000)

@@ -239,7 +239,7 @@ class G711Quantizer(Quantizer):
     Examples
     --------
     >>> import numpy as np
-    >>> from quantsig.quantizers.g711 import G711Quantizer
+    >>> from quantsig import G711Quantizer
     >>> x = np.array([0, 1000, -1000, 32767, -32768], dtype=np.int16)
     >>> codes = G711Quantizer(law="mu").encode(x)
     >>> [hex(c) for c in codes]
@@ -298,7 +298,7 @@ class G711Quantizer(Quantizer):
         Examples
         --------
         >>> import numpy as np
-        >>> from quantsig.quantizers.g711 import G711Quantizer
+        >>> from quantsig import G711Quantizer
         >>> G711Quantizer(law="a").fit(np.zeros(4, dtype=np.int16))
         G711Quantizer(law='a')
         """
@@ -330,7 +330,7 @@ class G711Quantizer(Quantizer):
         Examples
         --------
         >>> import numpy as np
-        >>> from quantsig.quantizers.g711 import G711Quantizer
+        >>> from quantsig import G711Quantizer
         >>> q = G711Quantizer(law="a")
         >>> q.encode(np.array([[0, 1000], [-1000, 32767]], dtype=np.int16))
         array([[213, 250],
@@ -371,7 +371,7 @@ class G711Quantizer(Quantizer):
         Examples
         --------
         >>> import numpy as np
-        >>> from quantsig.quantizers.g711 import G711Quantizer
+        >>> from quantsig import G711Quantizer
         >>> G711Quantizer(law="mu").decode(np.array([0xFF, 0x7F, 0xCE, 0x00], dtype=np.uint8))
         array([     0,      0,    988, -32124], dtype=int16)
         """
@@ -400,7 +400,7 @@ class G711Quantizer(Quantizer):
         Examples
         --------
         >>> import numpy as np
-        >>> from quantsig.quantizers.g711 import G711Quantizer
+        >>> from quantsig import G711Quantizer
         >>> G711Quantizer(law="mu").quantize(np.array([3, 5, 1000, -1000], dtype=np.int16))
         array([   0,    8,  988, -988], dtype=int16)
         """
