@@ -152,6 +152,11 @@ def _mismatch_summary(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return {"mismatches": n_diff, "max_abs_code_diff": int(np.abs(diff).max()) if n_diff else 0}
 
 
+def _tie_summary(mism: dict[str, Any]) -> str:
+    kind = "all exact .5 ties" if mism["all_ties"] else "NOT all ties"
+    return f"{mism['mismatches']} code mismatches ({kind})" if mism["mismatches"] else "codes equal"
+
+
 # -- 1. uniform -----------------------------------------------------------------------------
 
 _UNIFORM_ROWS = (
@@ -190,6 +195,11 @@ def case_uniform(sizes: Sizes) -> Iterator[CaseResult]:
     codes32 = unbounded.encode(x)
     ref32 = np.round(x / step).astype(np.int32)
     enc32 = _mismatch_summary(codes32, ref32)
+    u = x.astype(np.float64) / step
+    tie = np.abs(u - np.trunc(u)) == 0.5  # where half-to-even and half-away-from-zero differ
+    enc16["all_ties"] = bool(tie[codes16.astype(np.int32) - 32768 != ref16].all())
+    enc32["all_ties"] = bool(tie[codes32 != ref32].all())
+    del u, tie
 
     t = time_interleaved(
         {
@@ -212,7 +222,7 @@ def case_uniform(sizes: Sizes) -> Iterator[CaseResult]:
         ours="UniformQuantizer(bits=16, step=2**-15).encode(x) -> uint16",
         peer="np.round(x / step).astype(np.int16)",
         t_ours=t["ours16"], t_peer=t["np16"], target=4.0,
-        info={**base, **enc16, "summary": f"{enc16['mismatches']} tie mismatches"},
+        info={**base, **enc16, "summary": _tie_summary(enc16)},
     )
     yield speedup_row(
         "uniform.encode.b16.vs_copyto", group,
@@ -228,7 +238,7 @@ def case_uniform(sizes: Sizes) -> Iterator[CaseResult]:
         ours="UniformQuantizer(step=2**-15).encode(x) -> int32",
         peer="np.round(x / step).astype(np.int32)",
         t_ours=t["ours32"], t_peer=t["np32"], target=4.0,
-        info={**base, **enc32, "summary": f"{enc32['mismatches']} tie mismatches"},
+        info={**base, **enc32, "summary": _tie_summary(enc32)},
     )
     yield speedup_row(
         "uniform.encode.unbounded.vs_copyto", group,
@@ -236,7 +246,8 @@ def case_uniform(sizes: Sizes) -> Iterator[CaseResult]:
         peer="np.copyto(dst, x) (float32 -> preallocated float32)",
         t_ours=t["ours32"], t_peer=t["copyto"], target=0.8,
         info={**base, **copy_note, "encode_over_copy_time": t["ours32"].best / t["copyto"].best,
-              "summary": f"encode/copy time {t['ours32'].best / t['copyto'].best:.2f}"},
+              "summary": f"encode/copy time {t['ours32'].best / t['copyto'].best:.2f}; "
+                         f"x.copy() {format_seconds(t['copy'].best)}"},
     )
 
     # decode the same codes on both sides (NumPy's int16 k, ours as uint16 k + 32768)

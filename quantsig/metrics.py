@@ -46,7 +46,7 @@ def snr_db(x: Any, x_hat: Any) -> float:
         return float("inf")
     if power == 0:
         return float("-inf")
-    return 10.0 * np.log10(power / noise)
+    return float(10.0 * np.log10(power / noise))
 
 
 def max_abs_error(x: Any, x_hat: Any) -> float:

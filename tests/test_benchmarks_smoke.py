@@ -41,7 +41,7 @@ EXPECTED_ROWS = (
     *(
         f"compile.{phase}.{subject}"
         for subject in ("uniform-b16", "uniform-unbounded", "mu-law", "a-law", "g711",
-                        "lloyd-max.fit", "lloyd-max", "kmeans-vq")
+                        "lloyd-max.fit", "lloyd-max", "kmeans-vq", "numba-noop")
         for phase in ("cold", "warm")
     ),
 )

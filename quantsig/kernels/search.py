@@ -18,7 +18,7 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["BUCKET_SHIFT", "float_buckets", "bucket_table", "encode_thresholds", "gather"]
+__all__ = ["BUCKET_SHIFT", "float_buckets", "bucket_table", "search_tables", "encode_thresholds", "gather"]
 
 #: 1 sign + 8 exponent + 7 mantissa bits: 65,536 buckets, each 1/128 of an octave wide.
 BUCKET_SHIFT = 16
@@ -33,6 +33,21 @@ def float_buckets(values: np.ndarray, shift: int = BUCKET_SHIFT) -> np.ndarray:
     neg = u >= 0x80000000
     key = np.where(neg, u ^ 0xFFFFFFFF, u | 0x80000000)
     return (key >> np.uint64(shift)).astype(np.int64)
+
+
+def search_tables(thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Tables for :func:`encode_thresholds`: ``(start, probe, shift, simple)``.
+
+    Picks the coarsest buckets (largest ``shift``, 1/32 to 1/512 of an octave) in which no
+    bucket holds two thresholds, so that encoding needs one comparison and no search; when
+    thresholds are denser than that anywhere, uses 1/128-octave buckets and searches.
+    """
+    for shift in (18, 17, 16, 15, 14):
+        start, probe = bucket_table(thresholds, shift)
+        if not (start[:-1] < 0).any():
+            return start, probe, shift, True
+    start, probe = bucket_table(thresholds, BUCKET_SHIFT)
+    return start, probe, BUCKET_SHIFT, False
 
 
 def bucket_table(thresholds: np.ndarray, shift: int = BUCKET_SHIFT) -> tuple[np.ndarray, np.ndarray]:
@@ -79,25 +94,34 @@ def _search_many(v, b, t, start):
 
 
 @jit
-def encode_thresholds(x, ux, t, start, probe, shift, lo, hi, out):
-    """``out[j] = #{t <= x[j]}``; returns ``(n_outside_[lo, hi], n_nonfinite)``.
+def encode_thresholds(x, ux, t, start, probe, shift, simple, lo, hi, out):
+    """``out[j] = #{t <= x[j]}``; returns how many ``x`` are not in ``[lo, hi]``.
 
-    ``x`` is float32 or float64; its float32 bit pattern picks the bucket. For float32 input
-    pass ``ux = x.view(np.uint32)``; otherwise an empty uint32 array, and the kernel rounds
-    ``x`` to float32 chunk by chunk.
+    ``simple`` says no bucket holds more than one threshold (see :func:`search_tables`).
+
+    NaN is never in ``[lo, hi]``; pass finite bounds so that infinities are counted too (the
+    caller tells the kinds apart on the rare error path). ``x`` is float32 or float64; its
+    float32 bit pattern picks the bucket. For float32 input pass ``ux = x.view(np.uint32)``;
+    otherwise an empty uint32 array, and the kernel rounds ``x`` to float32 chunk by chunk.
     """
     n = x.size
     n_out = 0
-    n_bad = 0
+    if ux.size == n and simple:
+        # every bucket holds at most one threshold: a straight-line loop, no search
+        for j in range(n):
+            v = x[j]
+            n_out += not ((v >= lo) & (v <= hi))
+            b = _bucket(ux[j], shift)
+            out[j] = start[b] + (v >= probe[b])
+        return n_out
     if ux.size == n:
         for j in range(n):
             v = x[j]
-            n_bad += not (np.abs(v) < np.inf)
-            n_out += (v < lo) | (v > hi)
+            n_out += not ((v >= lo) & (v <= hi))
             b = _bucket(ux[j], shift)
             a = start[b]
             out[j] = a + (v >= probe[b]) if a >= 0 else _search_many(v, b, t, start)
-        return n_out, n_bad
+        return n_out
     buf = np.empty(_CHUNK, np.float32)
     ubuf = buf.view(np.uint32)
     for s0 in range(0, n, _CHUNK):
@@ -106,12 +130,11 @@ def encode_thresholds(x, ux, t, start, probe, shift, lo, hi, out):
             buf[j] = x[s0 + j]
         for j in range(m):
             v = x[s0 + j]
-            n_bad += not (np.abs(v) < np.inf)
-            n_out += (v < lo) | (v > hi)
+            n_out += not ((v >= lo) & (v <= hi))
             b = _bucket(ubuf[j], shift)
             a = start[b]
             out[s0 + j] = a + (v >= probe[b]) if a >= 0 else _search_many(v, b, t, start)
-    return n_out, n_bad
+    return n_out
 
 
 @jit

@@ -41,7 +41,7 @@ class ALawQuantizer(CompandingQuantizer):
     >>> from quantsig import ALawQuantizer
     >>> q = ALawQuantizer(bits=8)
     >>> q.encode(np.array([-1.0, 0.0, 0.5, 1.0]))
-    array([  0, 128, 240, 255], dtype=uint8)
+    array([  0, 128, 239, 255], dtype=uint8)
     """
 
     codec_id = "a-law"

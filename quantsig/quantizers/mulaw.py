@@ -42,9 +42,9 @@ class MuLawQuantizer(CompandingQuantizer):
     >>> from quantsig import MuLawQuantizer
     >>> q = MuLawQuantizer(bits=8, mu=255)
     >>> q.encode(np.array([-1.0, -0.01, 0.0, 0.01, 1.0]))
-    array([  0,  53, 128, 202, 255], dtype=uint8)
-    >>> float(np.round(q.decode(np.array([202]))[0], 6))
-    0.009944
+    array([  0,  98, 128, 157, 255], dtype=uint8)
+    >>> float(q.decode(np.array([157]))[0].round(6))
+    0.010155
     """
 
     codec_id = "mu-law"

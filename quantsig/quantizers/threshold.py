@@ -35,10 +35,10 @@ class ThresholdQuantizer(Quantizer):
         """The range outside which input is refused unless ``clip`` (default: none)."""
         return -np.inf, np.inf
 
-    def _search_table(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _search_table(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, bool]:
         cache = self.__dict__.get("_search_cache")
         if cache is None or cache[0] is not thresholds:
-            cache = (thresholds, _k.bucket_table(thresholds))
+            cache = (thresholds, _k.search_tables(thresholds))
             self.__dict__["_search_cache"] = cache
         return cache[1]
 
@@ -67,19 +67,23 @@ class ThresholdQuantizer(Quantizer):
         arr = as_float_array(x)
         self._check_fitted()
         thresholds, levels = self._tables()
-        start, probe = self._search_table(thresholds)
+        start, probe, shift, simple = self._search_table(thresholds)
         flat = np.ascontiguousarray(arr).reshape(-1)
         out = np.empty(flat.size, dtype=smallest_uint(levels.size))
         lo, hi = self._input_range()
+        big = float(np.finfo(np.float64).max)
         ux = flat.view(np.uint32) if flat.dtype == np.float32 else np.empty(0, np.uint32)
-        n_out, n_bad = _k.encode_thresholds(flat, ux, thresholds, start, probe, _k.BUCKET_SHIFT, lo, hi, out)
-        report_nonfinite(int(n_bad))
-        self.n_clipped_ = int(n_out)
-        if n_out and not self.clip:
-            raise OutOfRangeError(
-                f"{n_out} sample(s) of x lie outside [{lo}, {hi}] (x ranges over "
-                f"[{float(flat.min())!r}, {float(flat.max())!r}]); scale the input or pass clip=True"
-            )
+        n_invalid = _k.encode_thresholds(flat, ux, thresholds, start, probe, shift, simple,
+                                         max(lo, -big), min(hi, big), out)
+        self.n_clipped_ = 0
+        if n_invalid:
+            report_nonfinite(int(flat.size - np.count_nonzero(np.isfinite(flat))))
+            self.n_clipped_ = int(n_invalid)
+            if not self.clip:
+                raise OutOfRangeError(
+                    f"{n_invalid} sample(s) of x lie outside [{lo}, {hi}] (x ranges over "
+                    f"[{float(flat.min())!r}, {float(flat.max())!r}]); scale the input or pass clip=True"
+                )
         return out.reshape(arr.shape)
 
     def decode(self, codes: Any, dtype: Any = np.float64) -> np.ndarray:
