@@ -60,7 +60,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help=f"run only these case groups ({', '.join(bq.CASES)}); repeatable or comma-separated")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
-                        help=f"where to write the results (default: {DEFAULT_JSON.relative_to(Path.cwd()) if DEFAULT_JSON.is_relative_to(Path.cwd()) else DEFAULT_JSON})")
+                        help="where to write the results (default: benchmarks/results/latest.json)")
     args = parser.parse_args(argv)
     groups = [g.strip() for item in args.only for g in item.split(",") if g.strip()]
     unknown = [g for g in groups if g not in bq.CASES]

@@ -74,7 +74,7 @@ class ThresholdQuantizer(Quantizer):
         big = float(np.finfo(np.float64).max)
         ux = flat.view(np.uint32) if flat.dtype == np.float32 else np.empty(0, np.uint32)
         n_invalid = _k.encode_thresholds(flat, ux, thresholds, start, probe, shift, simple,
-                                         max(lo, -big), min(hi, big), out)
+                                         np.float64(max(lo, -big)), np.float64(min(hi, big)), out)
         self.n_clipped_ = 0
         if n_invalid:
             report_nonfinite(int(flat.size - np.count_nonzero(np.isfinite(flat))))

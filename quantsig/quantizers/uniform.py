@@ -23,6 +23,10 @@ from .base import Quantizer
 
 __all__ = ["UniformQuantizer"]
 
+# Kernel scalars are float64 so that float32 samples are compared and scaled in float64,
+# the same with or without NUMBA_DISABLE_JIT (NumPy would otherwise compute in float32).
+_f = np.float64
+
 _INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
 
@@ -245,10 +249,10 @@ class UniformQuantizer(Quantizer):
                 i_c = int(min(max(np.floor(-lo / step + 0.5) if step > 0 else 0, 0), L - 1))
                 center = base + i_c * step
                 n_out, n_bad = _k.encode_bounded_midtread(
-                    flat, lo, hi, center, inv, i_c, self.rounding, L - 1, out
+                    flat, _f(lo), _f(hi), _f(center), _f(inv), i_c, _f(self.rounding), L - 1, out
                 )
             else:
-                n_out, n_bad = _k.encode_bounded_midrise(flat, lo, hi, inv, L - 1, out)
+                n_out, n_bad = _k.encode_bounded_midrise(flat, _f(lo), _f(hi), _f(inv), L - 1, out)
             report_nonfinite(int(n_bad))
             self.n_clipped_ = int(n_out)
             if n_out and not self.clip:
@@ -260,9 +264,9 @@ class UniformQuantizer(Quantizer):
             out = np.empty(flat.size, dtype=np.int32)
             inv = 1.0 / self.step  # type: ignore[operator]
             if self.mode == "midtread":
-                n_out, n_bad = _k.encode_unbounded_midtread(flat, inv, self.rounding, out)
+                n_out, n_bad = _k.encode_unbounded_midtread(flat, _f(inv), _f(self.rounding), out)
             else:
-                n_out, n_bad = _k.encode_unbounded_midrise(flat, inv, out)
+                n_out, n_bad = _k.encode_unbounded_midrise(flat, _f(inv), out)
             report_nonfinite(int(n_bad))
             self.n_clipped_ = 0
             if n_out:
@@ -291,7 +295,7 @@ class UniformQuantizer(Quantizer):
             base = 0.0 if self.mode == "midtread" else 0.5 * step
             low, high = _INT32_MIN, _INT32_MAX
         out = np.empty(flat.size, dtype=out_dtype)
-        n_bad = _k.decode_affine(flat, base, step, low, high, out)
+        n_bad = _k.decode_affine(flat, _f(base), _f(step), low, high, out)
         if n_bad:
             bad = flat[(flat < low) | (flat > high)]
             raise CodeRangeError(
