@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from .search import _bucket as _key
 
 __all__ = [
     "SHIFT",
@@ -47,13 +48,6 @@ def bucket_edges(shift: int = SHIFT) -> np.ndarray:
     vals[~np.isfinite(vals)] = 0.0
     vals[-1] = vals[-2]
     return vals
-
-
-@jit
-def _key(u, shift):
-    u = u if u != np.uint32(0x80000000) else np.uint32(0)  # -0.0 == +0.0
-    key = u ^ (((u >> np.uint32(31)) * np.uint32(0x7FFFFFFF)) | np.uint32(0x80000000))
-    return np.int64(key >> np.uint32(shift))
 
 
 @jit
