@@ -30,9 +30,10 @@ import math
 import os
 import platform
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 __all__ = [
     "THREAD_ENV",
@@ -379,7 +380,7 @@ def format_table(rows: Sequence[CaseResult]) -> str:
     left = {0, 4, 5, 6}
     lines = []
     for c in cells:
-        parts = [s.ljust(w) if i in left else s.rjust(w) for i, (s, w) in enumerate(zip(c, widths))]
+        parts = [s.ljust(w) if i in left else s.rjust(w) for i, (s, w) in enumerate(zip(c, widths, strict=True))]
         lines.append("  ".join(parts).rstrip())
     lines.insert(1, "-" * max(len(line) for line in lines))
     return "\n".join(lines)

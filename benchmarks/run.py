@@ -27,10 +27,12 @@ from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
 os.environ.update(THREAD_ENV)
 
 import argparse  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 import warnings  # noqa: E402
-from typing import Any, Sequence  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import Any  # noqa: E402
 
 from _common import (  # noqa: E402
     CaseResult,
@@ -90,6 +92,20 @@ def run_case(case: bq.Case, sizes: bq.Sizes) -> list[CaseResult]:
     return rows
 
 
+def git_revision() -> str | None:
+    """``git describe --always --dirty`` of the checkout holding this file, None without git."""
+    try:
+        proc = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
+
+
 def summarize(rows: Sequence[CaseResult]) -> dict[str, Any]:
     """Counts by status and the names of the rows whose target was met or missed."""
     return {
@@ -123,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = summarize(rows)
     print(f"\n{summary['n_ok']} measured, {summary['n_skipped']} skipped, {summary['n_error']} errors; "
           f"targets met {len(summary['targets_met'])}, missed {len(summary['targets_missed'])}; "
-          f"{elapsed:.0f} s{' (quick sizes)' if args.quick else ''}")
+          f"{elapsed:.0f} s{' (quick sizes: a smoke run, not a measurement)' if args.quick else ''}")
     payload = {
         "schema": SCHEMA_VERSION,
         "created": now_iso(),
@@ -131,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": bool(args.quick),
         "groups": args.groups,
         "elapsed_s": elapsed,
+        "git_revision": git_revision(),
         "machine": machine_info(),
         "sizes": bq.sizes_dict(sizes),
         "ratio_convention": "higher is better for quantsig: peer_s / ours_s (kind='speedup'), "

@@ -12,10 +12,14 @@ import platform
 import sys
 from typing import Sequence
 
+from quantsig.errors import QuantsigError
+
 __all__ = ["main"]
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    if args.file:
+        return _info_file(args.file)
     import numba
     import numpy as np
 
@@ -32,6 +36,27 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print("quantizers:")
     for codec_id, cls in sorted(registered_quantizers().items()):
         print(f"  {codec_id:<10} {cls.__module__}.{cls.__name__}")
+    return 0
+
+
+def _info_file(path: str) -> int:
+    from quantsig.api import info
+
+    try:
+        d = info(path)
+    except OSError as e:
+        raise _UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    except QuantsigError as e:
+        raise _UsageError(f"{path}: {e}") from None
+    shape = "x".join(str(s) for s in d["shape"])
+    print(f"{path}: quantsig format v{d['format_version']}{'' if d['complete'] else ' (INCOMPLETE: no index)'}")
+    print(f"  array       {shape} {d['dtype']}")
+    print(f"  quantizer   {d['quantizer']}  ({d['levels'] or 'unbounded'} levels)")
+    print(f"  entropy     {d['entropy']}, {d['frames']} frame(s) of up to {d['frame_size']} codes")
+    print(f"  size        {d['file_bytes']} bytes (header {d['header_bytes']}, payload {d['payload_bytes']})")
+    print(f"  rate        {d['bits_per_sample']:.4f} bits/sample, ratio {d['compression_ratio']:.2f}:1")
+    if d["metadata"]:
+        print(f"  metadata    {d['metadata']}")
     return 0
 
 
@@ -55,7 +80,8 @@ class _UsageError(Exception):
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="quantsig", description="Signal and data compression by quantization.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    info = sub.add_parser("info", help="version, Numba status and registered quantizers")
+    info = sub.add_parser("info", help="describe a .qsg file, or (no file) version, Numba status, quantizers")
+    info.add_argument("file", nargs="?", help="a .qsg file to describe without decoding it")
     info.set_defaults(func=_cmd_info)
     demo = sub.add_parser("demo", help="quantize a speech-like recording with every quantizer and print a table")
     demo.add_argument("--seconds", type=float, default=30.0, help="length of the recording (default 30)")
