@@ -22,32 +22,42 @@ def test_uniform_bounded_midtread(dtype):
     i_c = int(np.floor(-lo / step + 0.5))
     center = lo + i_c * step
     out = np.empty(x.size, np.uint8)
-    n_out, n_bad = uniform.encode_bounded_midtread(x, lo, hi, center, 1 / step, i_c, 0.3, L - 1, out)
-    ref = np.clip(i_c + sign_floor((x.astype(np.float64) - center) / step, 0.3), 0, L - 1)
+    n_out = uniform.encode_bounded_midtread(x, lo, hi, center, 1 / step, i_c, 0.7, out)
+    xc = np.clip(x.astype(np.float64), lo, hi)
+    ref = np.clip(i_c + sign_floor((xc - center) / step, 0.3), 0, L - 1)
     np.testing.assert_array_equal(out, ref)
-    assert n_out == np.sum((x < lo) | (x > hi)) and n_bad == 0
+    assert n_out == np.sum((x < lo) | (x > hi))
+    bad = np.array([np.nan, np.inf, 0.0], dtype=dtype)
+    assert uniform.encode_bounded_midtread(bad, lo, hi, center, 1 / step, i_c, 0.5, out[:3]) == 2
+
+
+def test_uniform_midtread_ties_are_exact():
+    # 0.5 - 2**-54 would round up with floor(|u| + 0.5); the kernel must not
+    x = np.array([0.5 - 2.0**-54, 0.5, -0.5, 1.5, -(0.5 - 2.0**-54), 2.5 - 2.0**-51])
+    out = np.empty(x.size, np.int64)
+    uniform.encode_bounded_midtread(x, -8.0, 8.0, 0.0, 1.0, 8, 0.5, out)
+    np.testing.assert_array_equal(out - 8, [0, 1, -1, 2, 0, 2])
 
 
 def test_uniform_bounded_midrise_and_unbounded():
     x = RNG.normal(0, 3, 2000)
     out = np.empty(x.size, np.uint16)
-    n_out, _ = uniform.encode_bounded_midrise(x, -4.0, 4.0, 1 / 0.5, 15, out)
+    n_out = uniform.encode_bounded_midrise(x, -4.0, 4.0, 1 / 0.5, 15, out)
     np.testing.assert_array_equal(out, np.clip(np.floor((x + 4) / 0.5), 0, 15))
     assert n_out == np.sum(np.abs(x) > 4)
     o32 = np.empty(x.size, np.int32)
-    uniform.encode_unbounded_midtread(x, 1 / 0.1, 0.5, o32)
+    uniform.encode_unbounded_midtread(x, 1 / 0.1, 0.5, 2.0**31 - 1, o32)  # half = 0.5
     np.testing.assert_array_equal(o32, sign_floor(x / 0.1, 0.5))
     uniform.encode_unbounded_midrise(x, 1 / 0.1, o32)
     np.testing.assert_array_equal(o32, np.floor(x / 0.1))
 
 
-def test_uniform_kernels_count_nonfinite():
-    x = np.array([0.0, np.nan, np.inf, -np.inf])
-    out = np.empty(4, np.int32)
-    assert uniform.encode_unbounded_midtread(x, 1.0, 0.5, out)[1] == 3
-    big = np.array([1e12, -1e12, 3.0])
-    n_over, _ = uniform.encode_unbounded_midtread(big, 1.0, 0.5, out[:3])
-    assert n_over == 2
+def test_uniform_kernels_count_nonfinite_and_overflow():
+    x = np.array([0.0, np.nan, np.inf, -np.inf, 1e12, -1e12, 3.0])
+    out = np.empty(x.size, np.int32)
+    assert uniform.encode_unbounded_midtread(x, 1.0, 0.5, 2.0**31 - 1, out) == 5  # half = 1 - rounding
+    assert uniform.encode_unbounded_midrise(x, 1.0, out) == 5
+    assert out[-1] == 3 and out[0] == 0
 
 
 def test_decode_affine_checks_codes():

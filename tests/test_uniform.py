@@ -50,6 +50,25 @@ def test_bits_and_step_is_int16_pcm():
     np.testing.assert_array_equal(q.decode(q.encode(lv), dtype=np.float32), lv)
 
 
+@pytest.mark.parametrize(
+    "q",
+    [
+        UniformQuantizer(bits=16, step=2.0**-15),
+        UniformQuantizer(bits=8, lo=-1.0, hi=1.0),
+        UniformQuantizer(step=2.0**-10),
+        UniformQuantizer(step=0.3, rounding=0.25),
+        UniformQuantizer(bits=12, step=2.0**-11, rounding=0.25),
+    ],
+    ids=repr,
+)
+def test_float32_fast_path_gives_the_float64_codes(q):
+    x = np.random.default_rng(5).laplace(scale=0.2, size=200_000).clip(-0.99, 0.99).astype(np.float32)
+    step = 2.0**-15
+    ties = (np.round(x / step) + 0.5) * step  # exact half-steps, where rounding matters most
+    x = np.concatenate([x, ties.astype(np.float32)]).clip(-0.99, 0.99).astype(np.float32)
+    np.testing.assert_array_equal(q.encode(x), q.encode(x.astype(np.float64)))
+
+
 def test_unbounded_rounding_and_deadzone():
     q = UniformQuantizer(step=0.5)
     x = np.random.default_rng(2).normal(0, 10, 10_000)

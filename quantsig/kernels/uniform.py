@@ -7,8 +7,8 @@ Level index ``i`` reconstructs to ``base + i * step``. Encode works on the offse
   away from zero, a smaller value widens the dead zone around ``center``;
 * mid-rise: ``i = floor((x - lo) * inv_step)`` (cells closed on the left).
 
-Bounded encoders clip ``i`` to ``[0, n_levels - 1]`` and return how many inputs lay outside
-``[lo, hi]`` and how many were NaN/Inf, in the same pass. Unbounded encoders return how many
+Bounded encoders clip the input to ``[lo, hi]`` and return how many inputs lay outside it
+(NaN and infinities included), in the same pass. Unbounded encoders return how many
 results fall outside int32.
 """
 
@@ -28,72 +28,74 @@ __all__ = [
 
 
 @jit
-def encode_bounded_midtread(x, lo, hi, center, inv_step, i_center, rounding, top, out):
-    """Mid-tread encode with clipping; returns ``(n_out_of_range, n_nonfinite)``."""
+def encode_bounded_midtread(x, lo, hi, center, inv_step, i_center, half, out):
+    """Mid-tread encode with clipping; returns how many ``x`` are not in ``[lo, hi]``.
+
+    ``k = trunc(|u|) + (frac(|u|) >= half)`` with ``u = (x - center) * inv_step`` and
+    ``half = 1 - rounding``: exact round-half-away-from-zero for ``half = 1/2`` (no
+    ``floor(|u| + 1/2)`` double rounding). Arithmetic is in the type of the scalars: the caller
+    passes float32 scalars only when float32 is provably exact (centre 0, power-of-two step).
+    NaN and infinities are never in ``[lo, hi]`` (finite bounds), so they are counted too;
+    the caller tells the kinds apart on that rare path. Samples are clipped to ``[lo, hi]``
+    first, so the level index stays in range by construction and the loop needs no clamp.
+    """
     n_out = 0
-    n_bad = 0
-    ftop = float(top)
-    fic = float(i_center)
     for j in range(x.size):
         v = x[j]
-        n_bad += not (np.abs(v) < np.inf)
-        n_out += (v < lo) | (v > hi)
+        n_out += not ((v >= lo) & (v <= hi))
+        v = min(max(v, lo), hi)
         u = (v - center) * inv_step
-        k = np.floor(np.abs(u) + rounding)
-        f = fic + (k if u >= 0 else -k)
-        f = min(max(f, 0.0), ftop)
-        out[j] = int(f) if f == f else 0
-    return n_out, n_bad
+        a = np.abs(u)
+        t = np.trunc(a)
+        k = t + (a - t >= half)
+        out[j] = i_center + np.int64(np.copysign(k, u))
+    return n_out
 
 
 @jit
 def encode_bounded_midrise(x, lo, hi, inv_step, top, out):
-    """Mid-rise encode with clipping; returns ``(n_out_of_range, n_nonfinite)``."""
+    """Mid-rise encode with clipping; returns how many ``x`` are not in ``[lo, hi]``."""
     n_out = 0
-    n_bad = 0
     ftop = float(top)
     for j in range(x.size):
-        v = x[j]
-        n_bad += not (np.abs(v) < np.inf)
-        n_out += (v < lo) | (v > hi)
-        f = np.floor((v - lo) * inv_step)
-        f = min(max(f, 0.0), ftop)
-        out[j] = int(f) if f == f else 0
-    return n_out, n_bad
+        v = np.float64(x[j])
+        n_out += not ((v >= lo) & (v <= hi))
+        v = min(max(v, lo), hi)
+        out[j] = np.int64(min(np.floor((v - lo) * inv_step), ftop))
+    return n_out
 
 
 @jit
-def encode_unbounded_midtread(x, inv_step, rounding, out):
-    """Mid-tread encode to int32 around zero; returns ``(n_overflow, n_nonfinite)``."""
+def encode_unbounded_midtread(x, inv_step, half, limit, out):
+    """Mid-tread encode to int32 around zero; returns how many codes would leave int32.
+
+    Rounding as in :func:`encode_bounded_midtread` (``half = 1 - rounding``); ``limit`` (of
+    the scalars' type) bounds ``|x / step|``: 2**31 - 1 in float64, 2**31 in float32 (whose
+    values at that size are integers at most 2**31 - 128). NaN and infinities are counted
+    too (the caller tells the kinds apart).
+    """
     n_out = 0
-    n_bad = 0
-    big = 2147483647.0
     for j in range(x.size):
-        v = x[j]
-        n_bad += not (np.abs(v) < np.inf)
-        u = v * inv_step
-        k = np.floor(np.abs(u) + rounding)
-        f = k if u >= 0 else -k
-        n_out += (f > big) | (f < -big - 1.0)
-        f = min(max(f, -big - 1.0), big)
-        out[j] = int(f) if f == f else 0
-    return n_out, n_bad
+        u = x[j] * inv_step
+        n_out += not (np.abs(u) < limit)
+        u = min(max(u, -limit), limit)
+        a = np.abs(u)
+        t = np.trunc(a)
+        out[j] = np.int64(np.copysign(t + (a - t >= half), u))
+    return n_out
 
 
 @jit
 def encode_unbounded_midrise(x, inv_step, out):
-    """Mid-rise encode to int32 (``floor(x / step)``); returns ``(n_overflow, n_nonfinite)``."""
+    """Mid-rise encode to int32 (``floor(x / step)``); returns how many codes would leave int32."""
     n_out = 0
-    n_bad = 0
-    big = 2147483647.0
+    limit = 2147483647.0
     for j in range(x.size):
-        v = x[j]
-        n_bad += not (np.abs(v) < np.inf)
-        f = np.floor(v * inv_step)
-        n_out += (f > big) | (f < -big - 1.0)
-        f = min(max(f, -big - 1.0), big)
-        out[j] = int(f) if f == f else 0
-    return n_out, n_bad
+        u = np.float64(x[j]) * inv_step
+        n_out += not (np.abs(u) < limit)
+        u = min(max(u, -limit), limit)
+        out[j] = np.int64(np.floor(u))
+    return n_out
 
 
 @jit

@@ -73,7 +73,8 @@ class UniformQuantizer(Quantizer):
     clip : bool
         Clip out-of-range input to the end levels instead of raising.
     rounding : float
-        Rounding offset of mid-tread encoding in ``[0, 1)``; 0.5 is round-to-nearest.
+        Rounding offset of mid-tread encoding in ``[0, 1/2]``: 1/2 rounds to nearest, a
+        smaller value widens the dead zone around the level nearest zero.
 
     Examples
     --------
@@ -123,7 +124,7 @@ class UniformQuantizer(Quantizer):
         self.mode = check_choice(mode, "mode", ("midtread", "midrise"))
         if not isinstance(clip, (bool, np.bool_)):
             raise TypeError(f"clip must be True or False, got {clip!r}")
-        rounding = check_real(rounding, "rounding", low=0.0, high=1.0, high_open=True)
+        rounding = check_real(rounding, "rounding", low=0.0, high=0.5)
         if self.mode == "midrise" and rounding != 0.5:
             raise ValueError("rounding applies to mode='midtread' only; a mid-rise quantizer floors")
         self._bits = bits
@@ -248,28 +249,32 @@ class UniformQuantizer(Quantizer):
                 # the level nearest zero is the centre of the dead zone
                 i_c = int(min(max(np.floor(-lo / step + 0.5) if step > 0 else 0, 0), L - 1))
                 center = base + i_c * step
-                n_out, n_bad = _k.encode_bounded_midtread(
-                    flat, _f(lo), _f(hi), _f(center), _f(inv), i_c, _f(self.rounding), L - 1, out
-                )
+                lo_, hi_, c_, inv_, half_ = _scalars(flat.dtype, lo, hi, center, inv, 1.0 - self.rounding)
+                n_out = _k.encode_bounded_midtread(flat, lo_, hi_, c_, inv_, i_c, half_, out)
             else:
-                n_out, n_bad = _k.encode_bounded_midrise(flat, _f(lo), _f(hi), _f(inv), L - 1, out)
-            report_nonfinite(int(n_bad))
-            self.n_clipped_ = int(n_out)
-            if n_out and not self.clip:
-                raise OutOfRangeError(
-                    f"{n_out} sample(s) of x lie outside [lo, hi] = [{lo!r}, {hi!r}] "
-                    f"(x ranges over [{float(flat.min())!r}, {float(flat.max())!r}]); pass clip=True to clip them"
-                )
+                n_out = _k.encode_bounded_midrise(flat, _f(lo), _f(hi), _f(inv), L - 1, out)
+            self.n_clipped_ = 0
+            if n_out:
+                report_nonfinite(int(flat.size - np.count_nonzero(np.isfinite(flat))))
+                self.n_clipped_ = int(n_out)
+                if not self.clip:
+                    raise OutOfRangeError(
+                        f"{n_out} sample(s) of x lie outside [lo, hi] = [{lo!r}, {hi!r}] "
+                        f"(x ranges over [{float(flat.min())!r}, {float(flat.max())!r}]); "
+                        "pass clip=True to clip them"
+                    )
         else:
             out = np.empty(flat.size, dtype=np.int32)
             inv = 1.0 / self.step  # type: ignore[operator]
             if self.mode == "midtread":
-                n_out, n_bad = _k.encode_unbounded_midtread(flat, _f(inv), _f(self.rounding), out)
+                *_, inv_, half_ = _scalars(flat.dtype, 0.0, 0.0, 0.0, inv, 1.0 - self.rounding)
+                limit = type(inv_)(2.0**31 if isinstance(inv_, np.float32) else 2.0**31 - 1)
+                n_out = _k.encode_unbounded_midtread(flat, inv_, half_, limit, out)
             else:
-                n_out, n_bad = _k.encode_unbounded_midrise(flat, _f(inv), out)
-            report_nonfinite(int(n_bad))
+                n_out = _k.encode_unbounded_midrise(flat, _f(inv), out)
             self.n_clipped_ = 0
             if n_out:
+                report_nonfinite(int(flat.size - np.count_nonzero(np.isfinite(flat))))
                 raise OutOfRangeError(
                     f"{n_out} sample(s) of x would need codes beyond int32 with step={self.step!r} "
                     f"(max |x| = {float(np.abs(flat).max())!r}); use a larger step"
@@ -320,6 +325,8 @@ class UniformQuantizer(Quantizer):
             {"bits": 8, "lo": 0.0, "hi": 1.0, "step": 0.1},
             {"step": 0.1, "mode": "round"},
             {"step": 0.1, "rounding": 1.0},
+            {"step": 0.1, "rounding": 0.6},
+            {"step": 0.1, "rounding": -0.1},
             {"step": 0.1, "mode": "midrise", "rounding": 0.3},
             {"step": 0.1, "clip": "yes"},
         ]
@@ -336,3 +343,20 @@ class UniformQuantizer(Quantizer):
             cls(step=0.1, rounding=1 / 3),
             cls(bits=16, lo=-1.0, hi=1.0, clip=True),
         ]
+
+
+def _scalars(dtype: np.dtype, *values: float) -> tuple[np.floating, ...]:
+    """Kernel scalars: float32 when every value, and the arithmetic on float32 samples, is
+    exact in float32 (centre 0 and a power-of-two inverse step: scaling is then exact);
+    float64 otherwise. Either way the codes are the same."""
+    lo, hi, center, inv, half = values
+    exact32 = (
+        dtype == np.float32
+        and center == 0.0
+        and inv > 0
+        and np.frexp(inv)[0] == 0.5
+        and all(float(np.float32(v)) == v for v in values)
+        and max(abs(lo), abs(hi)) * inv < 2.0**24
+    )
+    cast = np.float32 if exact32 else np.float64
+    return tuple(cast(v) for v in values)
