@@ -89,9 +89,14 @@ def test_bucket_histogram_and_exact_sums():
     xs = np.empty(x.size)
     ws = np.empty(x.size)
     lloyd.collect(x, w, lloyd.SHIFT, off, xs, ws)
-    p0 = np.empty(x.size)
-    p1 = np.empty(x.size)
-    lloyd.sort_collected(off, cnt, xs, ws, ref, p0, p1)
+    order = np.argsort(xs, kind="stable")  # as LloydMaxQuantizer does
+    xs, ws = xs[order], ws[order]
+    p0 = np.zeros(x.size)
+    p1 = np.zeros(x.size)
+    for b in np.flatnonzero(nz):
+        a, z = off[b], off[b] + cnt[b]
+        p0[a:z] = np.concatenate(([0.0], np.cumsum(ws[a:z])[:-1]))
+        p1[a:z] = np.concatenate(([0.0], np.cumsum(ws[a:z] * (xs[a:z] - ref))[:-1]))
     ts = np.array([-1.0, 0.0, 1e-40, 0.3333, 2.0, x[10], 100.0, -100.0])
     s0 = np.empty(ts.size)
     s1 = np.empty(ts.size)

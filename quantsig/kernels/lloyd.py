@@ -7,7 +7,8 @@ Samples are grouped by float bucket (the monotone float32-bit buckets of
    about the bucket's lower edge ``e_b`` (small numbers, so no cancellation later).
 2. The fit first converges on these bucket sums (cheap, approximate inside a bucket).
 3. :func:`collect`, one pass: copies only the samples of *marked* buckets, those near the
-   current thresholds; :func:`sort_collected` sorts each of them and forms prefix sums.
+   current thresholds; the caller sorts them (one stable sort: buckets hold disjoint increasing ranges) and forms
+   prefix sums restarting at each bucket.
 4. :func:`sums_at` then gives the exact ``S0(t) = sum w over x < t`` and
    ``S1(t) = sum w (x - ref) over x < t`` for any ``t`` in a collected bucket, and
    :func:`lloyd_finish` runs plain Lloyd iterations (O(levels log n) each) to an exact fixed
@@ -26,7 +27,6 @@ __all__ = [
     "bucket_edges",
     "bucket_histogram",
     "collect",
-    "sort_collected",
     "sums_at",
     "approx_sums_at",
     "lloyd_finish",
@@ -107,30 +107,6 @@ def collect(x, w, shift, off, xs, ws):
                 xs[p] = x[s0 + j]
                 ws[p] = w[s0 + j]
                 fill[b] = p + 1
-
-
-@jit
-def sort_collected(off, cnt, xs, ws, ref, p0, p1):
-    """Sort each collected bucket and store exclusive prefix sums of ``w`` and ``w (x - ref)``."""
-    for b in range(off.size):
-        a = off[b]
-        if a < 0:
-            continue
-        z = a + cnt[b]
-        if z - a > 1:
-            seg = xs[a:z].copy()
-            wseg = ws[a:z].copy()
-            order = np.argsort(seg, kind="mergesort")
-            for k in range(z - a):
-                xs[a + k] = seg[order[k]]
-                ws[a + k] = wseg[order[k]]
-        s0 = 0.0
-        s1 = 0.0
-        for k in range(a, z):
-            p0[k] = s0
-            p1[k] = s1
-            s0 += ws[k]
-            s1 += ws[k] * (xs[k] - ref)
 
 
 @jit

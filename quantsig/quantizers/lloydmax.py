@@ -306,9 +306,17 @@ class _SampleSource:
         xs = np.empty(m, dtype=self.x.dtype)
         ws = np.empty(m)
         _k.collect(self.x, self.w, _k.SHIFT, off, xs, ws)
-        p0 = np.empty(m)
-        p1 = np.empty(m)
-        _k.sort_collected(off, self.cnt, xs, ws, self.ref, p0, p1)
+        # Buckets were laid out in increasing order and hold disjoint, increasing value
+        # ranges, so one stable sort of the collected values sorts every bucket in place.
+        order = np.argsort(xs, kind="stable")
+        xs = xs[order]
+        ws = ws[order]
+        # exclusive prefix sums restarting at each bucket
+        c0 = np.concatenate(([0.0], np.cumsum(ws)))
+        c1 = np.concatenate(([0.0], np.cumsum(ws * (xs - self.ref))))
+        seg_start = np.repeat(starts[marked], sizes[marked])
+        p0 = c0[:-1] - c0[seg_start]
+        p1 = c1[:-1] - c1[seg_start]
         self.off, self.xs, self.ws, self.p0, self.p1 = off, xs, ws, p0, p1
 
     def finish(self, y: np.ndarray, max_iter: int) -> tuple[int, bool, int]:
