@@ -51,6 +51,25 @@ def as_float_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
+def check_invalid_count(n_invalid: int, flat: np.ndarray, lo: float, hi: float, clip: bool) -> int:
+    """Act on a kernel's count of samples outside ``[lo, hi]`` (NaN and Inf included).
+
+    Raises ``ValueError`` for NaN/Inf, ``OutOfRangeError`` for out-of-range samples unless
+    ``clip``; returns the number of clipped samples.
+    """
+    if not n_invalid:
+        return 0
+    report_nonfinite(int(flat.size - np.count_nonzero(np.isfinite(flat))))
+    if not clip:
+        from .errors import OutOfRangeError
+
+        raise OutOfRangeError(
+            f"{n_invalid} sample(s) of x lie outside [lo, hi] = [{lo!r}, {hi!r}] (x ranges over "
+            f"[{float(flat.min())!r}, {float(flat.max())!r}]); scale the input or pass clip=True"
+        )
+    return int(n_invalid)
+
+
 def as_code_array(codes: Any, name: str = "codes") -> np.ndarray:
     """Return ``codes`` as an integer ndarray (any signed or unsigned width).
 

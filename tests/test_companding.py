@@ -84,7 +84,7 @@ def test_float32_and_float64_agree():
 
 def test_range_policy():
     q = MuLawQuantizer()
-    with pytest.raises(OutOfRangeError, match=r"outside \[-1.0, 1.0\]"):
+    with pytest.raises(OutOfRangeError, match=r"outside \[lo, hi\] = \[-1.0, 1.0\]"):
         q.encode(np.array([0.5, 1.5]))
     qc = MuLawQuantizer(clip=True)
     np.testing.assert_array_equal(qc.encode(np.array([1.5, -7.0, 1.0])), [255, 0, 255])

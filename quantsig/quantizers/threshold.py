@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_code_array, as_float_array, as_float_dtype, report_nonfinite, smallest_uint
-from ..errors import CodeRangeError, OutOfRangeError
+from .._validation import as_code_array, as_float_array, as_float_dtype, check_invalid_count, smallest_uint
+from ..errors import CodeRangeError
 from ..kernels import search as _k
 from .base import Quantizer
 
@@ -75,15 +75,7 @@ class ThresholdQuantizer(Quantizer):
         ux = flat.view(np.uint32) if flat.dtype == np.float32 else np.empty(0, np.uint32)
         n_invalid = _k.encode_thresholds(flat, ux, thresholds, start, probe, shift, simple,
                                          np.float64(max(lo, -big)), np.float64(min(hi, big)), out)
-        self.n_clipped_ = 0
-        if n_invalid:
-            report_nonfinite(int(flat.size - np.count_nonzero(np.isfinite(flat))))
-            self.n_clipped_ = int(n_invalid)
-            if not self.clip:
-                raise OutOfRangeError(
-                    f"{n_invalid} sample(s) of x lie outside [{lo}, {hi}] (x ranges over "
-                    f"[{float(flat.min())!r}, {float(flat.max())!r}]); scale the input or pass clip=True"
-                )
+        self.n_clipped_ = check_invalid_count(int(n_invalid), flat, lo, hi, self.clip)
         return out.reshape(arr.shape)
 
     def decode(self, codes: Any, dtype: Any = np.float64) -> np.ndarray:

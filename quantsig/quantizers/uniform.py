@@ -12,6 +12,7 @@ from .._validation import (
     as_float_array,
     check_choice,
     check_int,
+    check_invalid_count,
     check_real,
     report_nonfinite,
     smallest_uint,
@@ -253,16 +254,7 @@ class UniformQuantizer(Quantizer):
                 n_out = _k.encode_bounded_midtread(flat, lo_, hi_, c_, inv_, i_c, half_, out)
             else:
                 n_out = _k.encode_bounded_midrise(flat, _f(lo), _f(hi), _f(inv), L - 1, out)
-            self.n_clipped_ = 0
-            if n_out:
-                report_nonfinite(int(flat.size - np.count_nonzero(np.isfinite(flat))))
-                self.n_clipped_ = int(n_out)
-                if not self.clip:
-                    raise OutOfRangeError(
-                        f"{n_out} sample(s) of x lie outside [lo, hi] = [{lo!r}, {hi!r}] "
-                        f"(x ranges over [{float(flat.min())!r}, {float(flat.max())!r}]); "
-                        "pass clip=True to clip them"
-                    )
+            self.n_clipped_ = check_invalid_count(int(n_out), flat, lo, hi, self.clip)
         else:
             out = np.empty(flat.size, dtype=np.int32)
             inv = 1.0 / self.step  # type: ignore[operator]
