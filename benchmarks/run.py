@@ -45,7 +45,10 @@ from _common import (  # noqa: E402
     write_json,
 )
 
+import bench_entropy as be  # noqa: E402
 import bench_quantizers as bq  # noqa: E402
+
+CASES = {**bq.CASES, **be.CASES}
 
 SCHEMA_VERSION = 1
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -60,15 +63,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes and few repeats (a smoke run, not a measurement)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help=f"run only these case groups ({', '.join(bq.CASES)}); repeatable or comma-separated")
+                        help=f"run only these case groups ({', '.join(CASES)}); repeatable or comma-separated")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
                         help="where to write the results (default: benchmarks/results/latest.json)")
     args = parser.parse_args(argv)
     groups = [g.strip() for item in args.only for g in item.split(",") if g.strip()]
-    unknown = [g for g in groups if g not in bq.CASES]
+    unknown = [g for g in groups if g not in CASES]
     if unknown:
-        parser.error(f"unknown case group(s) {', '.join(map(repr, unknown))}; choose from {', '.join(bq.CASES)}")
-    args.groups = groups or list(bq.CASES)
+        parser.error(f"unknown case group(s) {', '.join(map(repr, unknown))}; choose from {', '.join(CASES)}")
+    args.groups = groups or list(CASES)
     return args
 
 
@@ -128,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     rows: list[CaseResult] = []
     for group in args.groups:
-        case = bq.CASES[group]
+        case = CASES[group]
         print(f"[{group}] {case.title}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         rows += run_case(case, sizes)

@@ -7,6 +7,8 @@ Numba kernels.
 
 from __future__ import annotations
 
+from .api import compress, decompress, info, load, save
+from .codec import Codec
 from .errors import (
     CodeRangeError,
     ConvergenceWarning,
@@ -29,6 +31,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "Codec",
+    "compress",
+    "decompress",
+    "save",
+    "load",
+    "info",
     "Quantizer",
     "UniformQuantizer",
     "MuLawQuantizer",

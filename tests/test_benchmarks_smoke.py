@@ -44,6 +44,11 @@ EXPECTED_ROWS = (
                         "lloyd-max.fit", "lloyd-max", "kmeans-vq", "numba-noop")
         for phase in ("cold", "warm")
     ),
+    *(
+        f"entropy.{op}.{source}.vs_constriction"
+        for source in ("gauss2", "gauss4", "gauss8", "laplace", "cauchy")
+        for op in ("encode", "decode")
+    ),
 )
 
 

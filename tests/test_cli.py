@@ -64,3 +64,23 @@ def test_datasets_are_deterministic_and_bounded():
     assert m.dtype == np.float32 and m.size == 4000
     with pytest.raises(ValueError):
         datasets.speech_like(-1)
+
+
+def test_info_on_a_file(tmp_path):
+    import quantsig
+
+    path = tmp_path / "x.qsg"
+    quantsig.save(path, np.linspace(-1, 1, 5000).astype(np.float32), quantsig.MuLawQuantizer(bits=8), metadata={"rate": 8000})
+    r = run("info", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "5000 <f4" in r.stdout and "MuLawQuantizer" in r.stdout and "rate" in r.stdout
+    assert "bits/sample" in r.stdout
+
+
+def test_info_on_bad_files(tmp_path):
+    bad = tmp_path / "bad.qsg"
+    bad.write_bytes(b"not a quantsig file at all")
+    r = run("info", str(bad))
+    assert r.returncode != 0 and "magic" in r.stderr and "Traceback" not in r.stderr
+    r = run("info", str(tmp_path / "missing.qsg"))
+    assert r.returncode != 0 and "cannot read" in r.stderr and "Traceback" not in r.stderr
