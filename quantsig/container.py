@@ -51,6 +51,7 @@ MAX_HEADER_BYTES = 16 << 20
 MAX_ARRAYS = 4096
 MAX_NDIM = 32
 MAX_FRAME_VALUES = (1 << 31) - 1
+MAX_ARRAY_DIM = 1 << 32
 
 _PREAMBLE = struct.Struct("<8sHHI")
 _ARRAY_HEAD = struct.Struct("<H")
@@ -220,6 +221,8 @@ def read_header(buf: bytes | memoryview) -> Header:
         if ndim > MAX_NDIM:
             raise _corrupt(f"array {name!r} has {ndim} dimensions (limit {MAX_NDIM})")
         shape = r.unpack(struct.Struct(f"<{ndim}Q"), "array shape")
+        if any(s > MAX_ARRAY_DIM for s in shape):
+            raise _corrupt(f"array {name!r} has a dimension above {MAX_ARRAY_DIM}: {shape}")
         dt = np.dtype(dstr)
         nbytes = dt.itemsize
         for s in shape:

@@ -276,3 +276,19 @@ def test_fuzz_short():
 @pytest.mark.slow
 def test_fuzz_long():
     assert _fuzz(100_000) == 0
+
+
+def test_array_with_an_empty_but_huge_shape_is_refused():
+    x = data((5000,), np.float64)
+    blob = quantsig.compress(x, quantsig.LloydMaxQuantizer(8).fit(x))
+    header = container.read_header(blob)
+    body = bytearray(blob[: header.end - 4])
+    # first array: name "a0", dtype "<f8", ndim 1, shape (7,) -> forge shape (2**40,) with 0 bytes
+    i = body.index(b"a0<f8") if b"a0<f8" in body else body.index(b"a0\x03<f8")
+    j = body.index(b"<f8", i) + 3
+    ndim = body[j]
+    body[j] = 2
+    body[j + 1 : j + 1 + 8 * ndim] = struct.pack("<QQ", 0, 2**40)
+    forged = bytes(body) + struct.pack("<I", zlib.crc32(bytes(body))) + blob[header.end :]
+    with pytest.raises(CorruptFileError):
+        quantsig.decompress(forged)

@@ -43,7 +43,7 @@ def encode_bounded_midtread(x, lo, hi, center, inv_step, i_center, half, out):
     for j in range(x.size):
         v = x[j]
         n_out += not ((v >= lo) & (v <= hi))
-        v = min(max(v, lo), hi)
+        v = min(hi, max(lo, v))  # lo first: max(lo, NaN) is lo (NaN is counted above)
         u = (v - center) * inv_step
         a = np.abs(u)
         t = np.trunc(a)
@@ -60,7 +60,7 @@ def encode_bounded_midrise(x, lo, hi, inv_step, top, out):
     for j in range(x.size):
         v = np.float64(x[j])
         n_out += not ((v >= lo) & (v <= hi))
-        v = min(max(v, lo), hi)
+        v = min(hi, max(lo, v))  # lo first: max(lo, NaN) is lo (NaN is counted above)
         out[j] = np.int64(min(np.floor((v - lo) * inv_step), ftop))
     return n_out
 
@@ -78,7 +78,7 @@ def encode_unbounded_midtread(x, inv_step, half, limit, out):
     for j in range(x.size):
         u = x[j] * inv_step
         n_out += not (np.abs(u) < limit)
-        u = min(max(u, -limit), limit)
+        u = min(limit, max(-limit, u))  # -limit first: NaN becomes -limit (counted above)
         a = np.abs(u)
         t = np.trunc(a)
         out[j] = np.int64(np.copysign(t + (a - t >= half), u))
@@ -93,7 +93,7 @@ def encode_unbounded_midrise(x, inv_step, out):
     for j in range(x.size):
         u = np.float64(x[j]) * inv_step
         n_out += not (np.abs(u) < limit)
-        u = min(max(u, -limit), limit)
+        u = min(limit, max(-limit, u))  # -limit first: NaN becomes -limit (counted above)
         out[j] = np.int64(np.floor(u))
     return n_out
 
