@@ -10,7 +10,7 @@ import argparse
 import os
 import platform
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from quantsig.errors import QuantsigError
 
@@ -26,12 +26,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     import quantsig
     from quantsig.registry import registered_quantizers
 
-    jit = "disabled (NUMBA_DISABLE_JIT=1)" if numba.config.DISABLE_JIT else "enabled"
+    config: Any = numba.config
+    jit = "disabled (NUMBA_DISABLE_JIT=1)" if config.DISABLE_JIT else "enabled"
     cache = os.environ.get("NUMBA_CACHE_DIR") or "next to the package (or the user cache when read-only)"
     print(f"quantsig {quantsig.__version__}")
     print(f"python   {platform.python_version()} ({platform.machine()})")
     print(f"numpy    {np.__version__}")
-    print(f"numba    {numba.__version__}, JIT {jit}, threads {numba.config.NUMBA_NUM_THREADS}")
+    print(f"numba    {numba.__version__}, JIT {jit}, threads {config.NUMBA_NUM_THREADS}")
     print(f"cache    {cache}")
     print("quantizers:")
     for codec_id, cls in sorted(registered_quantizers().items()):

@@ -87,7 +87,7 @@ def run_demo(seconds: float = 30.0, output: str | None = None, seed: int = 0) ->
         Seed of the synthetic speech.
     """
     keep = output is not None
-    folder = output if keep else tempfile.mkdtemp(prefix="quantsig-demo-")
+    folder: str = output if output is not None else tempfile.mkdtemp(prefix="quantsig-demo-")
     os.makedirs(folder, exist_ok=True)
     src = os.path.join(folder, "speech_8k.wav")
     sf.write(src, speech_like(seconds, 8000, seed), 8000, subtype="PCM_16")

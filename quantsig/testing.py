@@ -21,6 +21,7 @@ A new quantizer joins the suite by being registered and listing instances in its
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any, Callable, Iterator
 
@@ -191,14 +192,15 @@ def check_bad_input(q: Quantizer) -> None:
         for bad in (np.nan, np.inf, -np.inf):
             x = _data(q, dtype=dt)
             x.reshape(-1)[len(x.reshape(-1)) // 2] = bad
-            _raises(ValueError, lambda x=x: q.encode(x), f"encode with {bad} ({dt})")
+            _raises(ValueError, functools.partial(q.encode, x), f"encode with {bad} ({dt})")
             if type(q).fit is not Quantizer.fit or q.requires_fit:
-                _raises(ValueError, lambda x=x: _fresh(q).fit(x), f"fit with {bad} ({dt})")
+                _raises(ValueError, functools.partial(_fresh(q).fit, x), f"fit with {bad} ({dt})")
     dt0 = q.input_dtypes[0]
     _raises(ValueError, lambda: q.encode(np.empty((0,), dtype=dt0)), "encode of empty input")
-    wrong = [np.complex128, object] + ([np.int64] if floats else [np.float64])
-    for dt in wrong:
-        _raises(TypeError, lambda dt=dt: q.encode(np.zeros(8 * q.dim, dtype=dt)), f"encode of {np.dtype(dt)} input")
+    wrong: list[Any] = [np.complex128, object] + ([np.int64] if floats else [np.float64])
+    for bad_dtype in wrong:
+        bad_x = np.zeros(8 * q.dim, dtype=bad_dtype)
+        _raises(TypeError, functools.partial(q.encode, bad_x), f"encode of {bad_x.dtype} input")
     _raises(TypeError, lambda: q.decode(np.zeros(4, dtype=np.float64)), "decode of float codes")
     n = q.n_levels
     if n is not None:
@@ -211,8 +213,9 @@ def check_bad_input(q: Quantizer) -> None:
 
 def check_bad_params(q: Quantizer) -> None:
     """Invalid constructor arguments (e.g. fewer than 2 levels) raise at construction."""
+    cls = type(q)
     for kwargs in q._conformance_bad_params():
-        _raises((ValueError, TypeError), lambda kw=kwargs: type(q)(**kw), f"{type(q).__name__}(**{kwargs})")
+        _raises((ValueError, TypeError), functools.partial(cls, **kwargs), f"{cls.__name__}(**{kwargs})")
 
 
 CHECKS: tuple[Callable[[Quantizer], None], ...] = (

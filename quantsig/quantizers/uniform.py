@@ -203,7 +203,7 @@ class UniformQuantizer(Quantizer):
         if not self.bounded:
             return None
         _, _, step, base = self._geometry()
-        return base + np.arange(self.n_levels, dtype=np.float64) * step
+        return base + np.arange(2**self._bits, dtype=np.float64) * step  # type: ignore[operator]
 
     # ------------------------------------------------------------------ contract
     def fit(self, x: Any, sample_weight: Any = None) -> UniformQuantizer:
@@ -222,7 +222,8 @@ class UniformQuantizer(Quantizer):
                 from .._validation import as_sample_weight
 
                 w = as_sample_weight(sample_weight, flat.size)
-                flat = flat[w > 0]  # type: ignore[index]
+                if w is not None:
+                    flat = flat[w > 0]
             self.lo_ = float(flat.min())
             self.hi_ = float(flat.max())
         return self
