@@ -67,10 +67,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if not args.seconds > 0:
         raise _UsageError(f"--seconds must be positive, got {args.seconds}")
     rows, src = run_demo(seconds=args.seconds, output=args.output, seed=args.seed)
-    print(f"Quantized {args.seconds:g} s of synthetic speech (8 kHz, 16-bit PCM WAV read through soundfile):")
+    print(
+        f"Compressed {args.seconds:g} s of synthetic speech (8 kHz, 16-bit PCM WAV read through soundfile)"
+        " with each quantizer into a rANS-coded .qsg file:"
+    )
     print(format_table(rows))
+    print("fixed b/s: log2(levels) per sample; file b/s: bits per sample actually written (headers and")
+    print("tables included); ratio: against the 16-bit PCM; every file was read back and checked.")
     if args.output:
-        print(f"Source and reconstructions written to {os.path.abspath(args.output)} ({os.path.basename(src)} ...)")
+        print(f"Source WAV, .qsg files and reconstructed WAVs written to {os.path.abspath(args.output)}")
     return 0
 
 

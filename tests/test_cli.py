@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import quantsig
 from quantsig import datasets
 
 
@@ -31,10 +32,14 @@ def test_demo_prints_a_table_and_writes_wavs(tmp_path):
     lines = r.stdout.splitlines()
     assert any(line.startswith("G.711 mu-law") for line in lines)
     row = next(line for line in lines if line.startswith("mu-law 8-bit"))
-    snr = float(row.split()[4])
+    fields = row.split()
+    fixed, written, snr = float(fields[3]), float(fields[4]), float(fields[6])
+    assert fixed == 8.0 and 2.0 < written < 8.0  # entropy coding beats the fixed 8 bits on speech
     assert 30 < snr < 45  # 8-bit mu-law on speech: about 38 dB
     files = sorted(os.listdir(tmp_path))
-    assert "speech_8k.wav" in files and len(files) >= 9
+    assert "speech_8k.wav" in files and sum(f.endswith(".qsg") for f in files) == 9
+    info = quantsig.info(tmp_path / "mulaw_8bit.qsg")
+    assert info["metadata"]["sample_rate"] == 8000
     data, rate = sf.read(tmp_path / "speech_8k.wav", dtype="int16")
     assert rate == 8000 and data.size == 16000
 
