@@ -233,7 +233,7 @@ class _Plan:
                 f"max_output_bytes={max_output_bytes}; raise the limit if you trust this file"
             )
         dim = self.quantizer.dim
-        if self.shape == () or self.shape[-1] % dim:
+        if dim > 1 and (self.shape == () or self.shape[-1] % dim):
             raise _corrupt(f"shape {self.shape} does not fit a quantizer of dim={dim}")
         self.n_codes = size // dim
         if count != self.n_codes:
@@ -243,7 +243,7 @@ class _Plan:
         if self.code_dtype != expected:
             raise _corrupt(f"code dtype {self.code_dtype} does not match the quantizer ({expected})")
         self.bits = _raw_bits(n_levels)
-        self.code_shape = self.shape[:-1] + (self.shape[-1] // dim,)
+        self.code_shape = self.shape[:-1] + (self.shape[-1] // dim,) if self.shape else ()
 
 
 def _decode_frame(plan: _Plan, buf: memoryview, info: _c.FrameInfo, out: np.ndarray) -> None:

@@ -53,6 +53,13 @@ def test_shape_dtype_and_byte_order_survive(dtype, shape):
     assert np.abs(y.astype(float) - x.astype(float)).max() <= 0.005 + 1e-6
 
 
+def test_zero_dimensional_and_single_sample_arrays():
+    for x in (np.float64(0.3), np.array(0.3, np.float32), np.array([0.3])):
+        x = np.asarray(x)
+        y = quantsig.decompress(quantsig.compress(x, quantsig.UniformQuantizer(step=0.1)))
+        assert y.shape == x.shape and y.dtype == x.dtype and float(y.reshape(-1)[0]) == pytest.approx(0.3)
+
+
 def test_g711_pcm_round_trip():
     pcm = (RNG.laplace(scale=2000, size=8000)).clip(-32768, 32767).astype(np.int16)
     q = quantsig.G711Quantizer(law="a", variant="audioop")
