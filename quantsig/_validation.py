@@ -149,6 +149,20 @@ def as_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
     return w
 
 
+def as_int_vector(values: Any, name: str = "values") -> np.ndarray:
+    """A 1-D, native-order, C-contiguous integer array (uint64 made int64 by :func:`as_code_array`)."""
+    if isinstance(values, (bytes, bytearray, memoryview, str)):
+        raise TypeError(f"{name} must be a 1-D integer array, got {type(values).__name__}")
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be a 1-D integer array, got dtype={arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return np.ascontiguousarray(as_code_array(arr, name))
+
+
 def smallest_uint(n_levels: int) -> np.dtype:
     """The smallest unsigned dtype that holds codes ``0 .. n_levels - 1``."""
     top = n_levels - 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .codec import DEFAULT_FRAME_SIZE, DEFAULT_MAX_OUTPUT_BYTES, Codec, decode_bytes, describe
+from .errors import CorruptFileError
 from .quantizers.base import Quantizer
 
 __all__ = ["compress", "decompress", "save", "load", "info"]
@@ -132,5 +134,18 @@ def info(source: PathLike | bytes | memoryview) -> dict[str, Any]:
     >>> d["shape"], d["entropy"], d["complete"]
     ((4096,), 'rans', True)
     """
-    data = source if isinstance(source, (bytes, bytearray, memoryview)) else _read(source)
-    return describe(data)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return describe(source)
+    # Map the file rather than read it: only the header, the index and the frame headers are
+    # touched, so describing a large file costs a few pages, not its size.
+    with open(source, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return describe(b"")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            try:
+                return describe(memoryview(mm))
+            except CorruptFileError as e:
+                # re-raise without the traceback, whose frames hold views of the mapping
+                # (the mapping cannot close while they exist)
+                err = CorruptFileError(str(e))
+    raise err

@@ -7,6 +7,7 @@ so it decodes with no knowledge beyond the file.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -171,8 +172,6 @@ def _as_unsigned(codes: np.ndarray) -> np.ndarray:
 def _check_metadata(meta: Any) -> None:
     if not isinstance(meta, dict):
         raise TypeError(f"metadata must be a dict, got {type(meta).__name__}")
-    import json
-
     try:
         json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as e:

@@ -236,11 +236,7 @@ CHECKS: tuple[Callable[[Quantizer], None], ...] = (
 def check_quantizer(q: Quantizer) -> None:
     """Run every conformance check on ``q`` (a fresh copy for each); AssertionError on failure."""
     for check in CHECKS:
-        check(_fresh_or_same(q))
-
-
-def _fresh_or_same(q: Quantizer) -> Quantizer:
-    return copy.deepcopy(q)
+        check(copy.deepcopy(q))
 
 
 def iter_checks(quantizers: list[Quantizer] | None = None) -> Iterator[tuple[Quantizer, Callable[[Quantizer], None]]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_code_array, check_int
+from .._validation import as_int_vector, check_int
 from ..errors import CodeRangeError, CorruptFileError
 from ..kernels import bitpack as _k
 
@@ -57,16 +57,7 @@ def encode_raw(values: Any, bits: int) -> bytes:
     [1, 2, 3, 0, 7]
     """
     bits = check_int(bits, "bits", low=1, high=32)
-    if isinstance(values, (bytes, bytearray, memoryview, str)):
-        raise TypeError(f"values must be a 1-D integer array, got {type(values).__name__}")
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"values must be an integer array, got dtype={arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"values must be 1-D, got shape {arr.shape}")
-    if not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    arr = np.ascontiguousarray(as_code_array(arr, "values"))
+    arr = as_int_vector(values)
     out = np.zeros(raw_nbytes(arr.size, bits), np.uint8)
     n_bad = int(_k.pack_bits(arr, np.int64(bits), out))
     if n_bad:

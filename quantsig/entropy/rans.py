@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_code_array, check_int
+from .._validation import as_int_vector, check_int
 from ..errors import CorruptFileError
 from ..kernels import rans as _k
 from .model import MAX_ALPHABET, MAX_PRECISION, FrequencyTable
@@ -255,20 +255,6 @@ def block_info(block: bytes | bytearray | memoryview) -> BlockInfo:
 # ---------------------------------------------------------------------- encoding
 
 
-def _as_symbols(values: Any) -> np.ndarray:
-    if isinstance(values, (bytes, bytearray, memoryview, str)):
-        raise TypeError(f"values must be a 1-D integer array, got {type(values).__name__}")
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"values must be a 1-D integer array, got dtype={arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"values must be 1-D, got shape {arr.shape}")
-    if not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    arr = as_code_array(arr, "values")  # uint64 -> int64 (values above int64 raise)
-    return np.ascontiguousarray(arr)
-
-
 def _densest_span(arr: np.ndarray, mn: int, mx: int) -> tuple[int, int]:
     """A span of at most 65,535 values holding the most of ``arr`` (by bucket counts).
 
@@ -385,7 +371,7 @@ def encode_symbols(values: Any) -> bytes:
     >>> np.array_equal(decode_symbols(block, x.size, np.uint8), x)
     True
     """
-    arr = _as_symbols(values)
+    arr = as_int_vector(values)
     n = arr.size
     if n > MAX_COUNT:
         raise ValueError(f"values has {n} symbols, above the block limit {MAX_COUNT}")

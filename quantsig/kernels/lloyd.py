@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from .search import CHUNK
 from .search import _bucket as _key
+from .search import float32_chunk
 
 __all__ = [
     "SHIFT",
@@ -33,7 +35,6 @@ __all__ = [
 ]
 
 SHIFT = 16
-_CHUNK = 2048
 
 
 def bucket_edges(shift: int = SHIFT) -> np.ndarray:
@@ -69,13 +70,11 @@ def bucket_histogram(x, w, edges, shift):
     a0 = np.zeros(nb)
     a1 = np.zeros(nb)
     a2 = np.zeros(nb)
-    buf = np.empty(_CHUNK, np.float32)
+    buf = np.empty(CHUNK, np.float32)
     ubuf = buf.view(np.uint32)
     n_bad = 0
-    for s0 in range(0, n, _CHUNK):
-        m = min(_CHUNK, n - s0)
-        for j in range(m):
-            buf[j] = x[s0 + j]
+    for s0 in range(0, n, CHUNK):
+        m = float32_chunk(x, s0, buf)
         for j in range(m):
             v = x[s0 + j]
             n_bad += not (np.abs(v) < np.inf)
@@ -93,13 +92,11 @@ def bucket_histogram(x, w, edges, shift):
 def collect(x, w, shift, off, xs, ws):
     """Copy the samples of buckets with ``off[b] >= 0`` to ``xs[off[b]:...]`` (one pass)."""
     fill = off.copy()
-    buf = np.empty(_CHUNK, np.float32)
+    buf = np.empty(CHUNK, np.float32)
     ubuf = buf.view(np.uint32)
     n = x.size
-    for s0 in range(0, n, _CHUNK):
-        m = min(_CHUNK, n - s0)
-        for j in range(m):
-            buf[j] = x[s0 + j]
+    for s0 in range(0, n, CHUNK):
+        m = float32_chunk(x, s0, buf)
         for j in range(m):
             b = _key(ubuf[j], shift)
             p = fill[b]

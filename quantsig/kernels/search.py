@@ -22,7 +22,8 @@ __all__ = ["BUCKET_SHIFT", "float_buckets", "bucket_table", "search_tables", "en
 
 #: 1 sign + 8 exponent + 7 mantissa bits: 65,536 buckets, each 1/128 of an octave wide.
 BUCKET_SHIFT = 16
-_CHUNK = 2048
+#: Samples rounded to float32 per chunk when the input is float64 (the buffer stays in L1).
+CHUNK = 2048
 
 
 def float_buckets(values: np.ndarray, shift: int = BUCKET_SHIFT) -> np.ndarray:
@@ -68,6 +69,16 @@ def bucket_table(thresholds: np.ndarray, shift: int = BUCKET_SHIFT) -> tuple[np.
     many = count > 1
     start[:-1][many] = -1 - start[:-1][many]
     return start, probe
+
+
+@jit(inline="always")
+def float32_chunk(x, s0, buf):
+    """Round ``x[s0:s0 + m]`` to float32 into ``buf`` (whose uint32 view then holds the bit
+    patterns the buckets come from); returns ``m``, at most ``buf.size``."""
+    m = min(buf.size, x.size - s0)
+    for j in range(m):
+        buf[j] = x[s0 + j]
+    return m
 
 
 @jit(inline="always")
@@ -122,12 +133,10 @@ def encode_thresholds(x, ux, t, start, probe, shift, simple, lo, hi, out):
             a = start[b]
             out[j] = a + (v >= probe[b]) if a >= 0 else _search_many(v, b, t, start)
         return n_out
-    buf = np.empty(_CHUNK, np.float32)
+    buf = np.empty(CHUNK, np.float32)
     ubuf = buf.view(np.uint32)
-    for s0 in range(0, n, _CHUNK):
-        m = min(_CHUNK, n - s0)
-        for j in range(m):
-            buf[j] = x[s0 + j]
+    for s0 in range(0, n, CHUNK):
+        m = float32_chunk(x, s0, buf)
         for j in range(m):
             v = x[s0 + j]
             n_out += not ((v >= lo) & (v <= hi))

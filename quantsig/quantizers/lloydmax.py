@@ -363,19 +363,13 @@ class _SampleSource:
             w = np.bincount(group, weights=w, minlength=ng)
             s = np.bincount(group, weights=s, minlength=ng)
             q2 = np.bincount(group, weights=q2, minlength=ng)
-        if w.size < levels:
-            values = self.distinct_values()
-            if values.size < levels:
-                return None
-            return values[np.linspace(0, values.size - 1, levels).round().astype(np.int64)]
-        starts = _k.optimal_partition(w, s, q2, levels)
-        ends = np.append(starts[1:], w.size)
-        cw = np.add.reduceat(w, starts)
-        cs = np.add.reduceat(s, starts)
-        y = self.ref + cs / cw
-        assert np.all(ends > starts)
-        if np.all(np.diff(y) > 0):
-            return y
+        if w.size >= levels:
+            starts = _k.optimal_partition(w, s, q2, levels)
+            assert np.all(np.diff(starts) > 0)  # every cell holds at least one bin
+            y = self.ref + np.add.reduceat(s, starts) / np.add.reduceat(w, starts)
+            if np.all(np.diff(y) > 0):
+                return y
+        # fewer bins than levels, or tied starts (discrete data): spread over the distinct values
         values = self.distinct_values()
         if values.size < levels:
             return None

@@ -9,6 +9,7 @@ import numpy as np
 from .._validation import (
     as_code_array,
     as_float_dtype,
+    as_sample_weight,
     as_float_array,
     check_choice,
     check_int,
@@ -219,8 +220,6 @@ class UniformQuantizer(Quantizer):
         if self.requires_fit:
             flat = arr.reshape(-1)
             if sample_weight is not None:
-                from .._validation import as_sample_weight
-
                 w = as_sample_weight(sample_weight, flat.size)
                 if w is not None:
                     flat = flat[w > 0]
