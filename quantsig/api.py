@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from . import container as _c
 from .codec import DEFAULT_FRAME_SIZE, DEFAULT_MAX_OUTPUT_BYTES, Codec, decode_bytes, describe
 from .errors import CorruptFileError
 from .quantizers.base import Quantizer
@@ -18,26 +19,53 @@ __all__ = ["compress", "decompress", "save", "load", "info"]
 PathLike = str | os.PathLike
 
 
+_TARGETS = ("lossless", "max_abs_error", "bits_per_sample", "snr_db")
+
+
 def compress(
     x: Any,
     quantizer: Quantizer | None = None,
     *,
+    lossless: bool = False,
+    max_abs_error: float | None = None,
+    bits_per_sample: float | None = None,
+    snr_db: float | None = None,
     entropy: str = "rans",
-    frame_size: int = DEFAULT_FRAME_SIZE,
+    frame_size: int | None = None,
+    sample_rate: float | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> bytes:
-    """Quantize and entropy-code ``x`` into the bytes of a self-describing ``.qsg`` file.
+    """Compress ``x`` into the bytes of a self-describing ``.qsg`` file.
+
+    Say what you want, not the knobs, with one of:
+
+    * ``lossless=True``: integer PCM (int8/int16/int32), bit-exact round trip;
+    * ``max_abs_error=e``: every sample within ``e`` of the input, after rounding to the
+      input's dtype (integers or floats);
+    * ``bits_per_sample=r``: at most ``r`` bits per sample written (everything counted), with
+      the smallest error that fits;
+    * ``snr_db=s``: an SNR of at least ``s`` dB in the fewest bytes.
+
+    These use the predictive stream codec (closed-loop linear prediction per block, a uniform
+    residual quantizer, context-modelled rANS; see :mod:`quantsig.stream`) on 1-D arrays or
+    2-D ``samples x channels`` arrays. Or give an explicit ``quantizer`` to code the samples
+    with it directly (any shape; no prediction). With neither, float data gets a 16-bit
+    uniform quantizer over its range.
 
     Parameters
     ----------
     x : array_like
-        float32/float64 data of any shape (int16 PCM with a G.711 quantizer).
+        The data.
     quantizer : Quantizer, optional
-        What to keep. Default: a 16-bit uniform quantizer over the data's range.
+        Code with this quantizer (exclusive with the targets above).
+    lossless, max_abs_error, bits_per_sample, snr_db
+        The target (give at most one).
     entropy : {"rans", "raw"}
-        Entropy-code the codes (rANS) or bit-pack them at a fixed rate.
-    frame_size : int
-        Codes per frame.
+        For the ``quantizer`` path: rANS-code the codes or bit-pack them at a fixed rate.
+    frame_size : int, optional
+        Samples (rows for the stream codec) per frame.
+    sample_rate : float, optional
+        Stored in a stream's header.
     metadata : dict, optional
         JSON-serializable user metadata kept in the header.
 
@@ -48,13 +76,51 @@ def compress(
     Examples
     --------
     >>> import numpy as np, quantsig
+    >>> pcm = (3000 * np.sin(np.arange(40_000) / 7)).astype(np.int16)
+    >>> blob = quantsig.compress(pcm, lossless=True)
+    >>> np.array_equal(quantsig.decompress(blob), pcm), len(blob) < pcm.nbytes / 4
+    (True, True)
     >>> x = np.linspace(-1, 1, 1000).reshape(10, 100)
-    >>> blob = quantsig.compress(x, quantsig.MuLawQuantizer(bits=8))
-    >>> y = quantsig.decompress(blob)
+    >>> y = quantsig.decompress(quantsig.compress(x, quantsig.MuLawQuantizer(bits=8)))
     >>> y.shape, y.dtype
     ((10, 100), dtype('float64'))
+    >>> y = quantsig.decompress(quantsig.compress(x.ravel(), max_abs_error=1e-3))
+    >>> bool(np.abs(y - x.ravel()).max() <= 1e-3)
+    True
     """
-    return Codec(quantizer, entropy=entropy, frame_size=frame_size).compress(x, metadata=metadata)
+    targets = {k: v for k, v in zip(_TARGETS, (lossless or None, max_abs_error, bits_per_sample, snr_db)) if v is not None}
+    if not targets:
+        return Codec(quantizer, entropy=entropy, frame_size=frame_size or DEFAULT_FRAME_SIZE).compress(x, metadata=metadata)
+    if quantizer is not None:
+        raise ValueError(f"give either quantizer= or {' / '.join(targets)}, not both")
+    if len(targets) > 1:
+        raise ValueError(f"give one target, not {' and '.join(targets)}")
+    from .stream import DEFAULT_FRAME_SIZE as STREAM_FRAME, compress_array
+
+    blob, _ = compress_array(x, frame_size=frame_size or STREAM_FRAME, sample_rate=sample_rate, metadata=metadata, **targets)
+    return blob
+
+
+def _kind(buf: memoryview) -> str:
+    doc = _c.read_header(buf).doc
+    return "stream" if doc.get("kind") == "stream" else "array"
+
+
+def _decode_any(buf: memoryview, max_output_bytes: int) -> np.ndarray:
+    if _kind(buf) == "stream":
+        from .stream import StreamReader
+
+        with StreamReader(buf, max_output_bytes=max_output_bytes) as r:
+            if not r.complete:
+                raise CorruptFileError(
+                    f"corrupt quantsig stream: the file is truncated: its index is missing "
+                    f"({r.n_samples} samples are in complete frames; StreamReader reads them)"
+                )
+            try:
+                return r.read()
+            except ValueError as e:  # above max_output_bytes
+                raise CorruptFileError(f"corrupt quantsig stream: {e}") from None
+    return decode_bytes(buf, max_output_bytes)
 
 
 def decompress(data: bytes | memoryview, *, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
@@ -65,7 +131,9 @@ def decompress(data: bytes | memoryview, *, max_output_bytes: int = DEFAULT_MAX_
     CorruptFileError
         Truncated, damaged or forged data, or a claimed size above ``max_output_bytes``.
     """
-    return decode_bytes(data, max_output_bytes)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    return _decode_any(memoryview(data).cast("B"), max_output_bytes)
 
 
 def save(
@@ -87,13 +155,24 @@ def save(
     >>> quantsig.load(path).shape
     (1000,)
     """
+    stream_options = {k: codec_options.pop(k) for k in _TARGETS + ("sample_rate",) if k in codec_options}
     metadata = codec_options.pop("metadata", None)
-    codec = Codec(quantizer, **codec_options)
+    if stream_options:
+        blob = compress(x, quantizer, metadata=metadata, **stream_options, **codec_options)
+
+        def write_to(f: Any) -> None:
+            f.write(blob)
+    else:
+        codec = Codec(quantizer, **codec_options)
+
+        def write_to(f: Any) -> None:
+            codec.write(f.write, x, metadata)
+
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     fd, tmp = tempfile.mkstemp(prefix=".quantsig-", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            codec.write(f.write, x, metadata)
+            write_to(f)
             n = f.tell()
         os.replace(tmp, path)
     except BaseException:
@@ -116,7 +195,7 @@ def load(path: PathLike, *, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) ->
     CorruptFileError
         The file is not a valid quantsig file (the message says why).
     """
-    return decode_bytes(_read(path), max_output_bytes)
+    return _decode_any(memoryview(_read(path)), max_output_bytes)
 
 
 def info(source: PathLike | bytes | memoryview) -> dict[str, Any]:
@@ -135,6 +214,10 @@ def info(source: PathLike | bytes | memoryview) -> dict[str, Any]:
     ((4096,), 'rans', True)
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if _kind(memoryview(source).cast("B")) == "stream":
+            from .stream import describe_stream
+
+            return describe_stream(source)
         return describe(source)
     # Map the file rather than read it: only the header, the index and the frame headers are
     # touched, so describing a large file costs a few pages, not its size.
@@ -143,9 +226,17 @@ def info(source: PathLike | bytes | memoryview) -> dict[str, Any]:
             return describe(b"")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             try:
-                return describe(memoryview(mm))
+                with memoryview(mm) as mv:
+                    if _kind(mv) != "stream":
+                        return describe(mv)
             except CorruptFileError as e:
                 # re-raise without the traceback, whose frames hold views of the mapping
                 # (the mapping cannot close while they exist)
                 err = CorruptFileError(str(e))
-    raise err
+            else:
+                err = None
+    if err is not None:
+        raise err
+    from .stream import describe_stream
+
+    return describe_stream(source)

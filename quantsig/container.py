@@ -73,7 +73,8 @@ class FrameKind:
 
     RAW = 0
     RANS = 1
-    NAMES = {RAW: "raw", RANS: "rans"}
+    STREAM = 2  # a stream frame: predictor parameters and coded residuals (see stream.py)
+    NAMES = {RAW: "raw", RANS: "rans", STREAM: "stream"}
 
 
 @dataclass

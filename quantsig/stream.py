@@ -1,0 +1,1193 @@
+"""Streams of samples (audio, sensor logs) in constant memory: :class:`StreamWriter`, :class:`StreamReader`.
+
+A stream is a ``.qsg`` file whose header says ``"kind": "stream"``: sample dtype, channels,
+sample rate and coding mode; then frames of ``frame_size`` rows (samples x channels), each
+coded on its own (so any frame decodes alone, and a reader seeks through the index), then the
+index. A writer that dies mid-stream leaves every complete frame readable.
+
+Coding modes (one per stream):
+
+``lossless``
+    Integer PCM (int8/16/32), bit exact: per block of ``block_size`` rows a closed-loop
+    integer LPC predictor (Tukey-windowed autocorrelation, order chosen per block up to
+    ``max_order``), wasted low bits removed per frame, and for stereo the best of L/R, L/S, R/S
+    and M/S per block; residuals through the context-modelled coder
+    (:func:`quantsig.entropy.encode_residuals`).
+``max_abs_error``
+    The same predictor around a uniform residual quantizer, closed loop: every sample of the
+    output, *after* rounding to the stream's dtype, is within the bound (integers: a step of
+    ``2*floor(e)+1``; floats: the rare sample the rounding would push over the bound is stored
+    verbatim).
+``step``
+    Closed-loop LPC with a given uniform residual step (what ``bits_per_sample`` searches
+    choose).
+``quantizer``
+    Any scalar quantsig quantizer applied to the samples without prediction (G.711, mu-law,
+    Lloyd-Max...), its codes rANS-coded per frame.
+
+The frame layout is specified in ``docs/format.md`` ("stream frames").
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import os
+import time
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Iterator
+
+import numpy as np
+
+from . import container as _c
+from .entropy import decode_symbols, encode_symbols
+from .entropy.rans import _put_uvarint, _Reader, _zigzag, _unzigzag
+from .entropy.residual import DEFAULT_CONTEXTS, MAX_CONTEXTS, decode_residuals, encode_residuals
+from ._validation import check_int, smallest_uint
+from .errors import CodeRangeError, CorruptFileError
+from .kernels import lpc as _k
+from .predictors import lpc as _lpc
+from .predictors.stereo import STEREO_MODES, from_stereo, stereo_costs, to_stereo
+from .quantizers.base import Quantizer
+from .registry import get_quantizer
+
+__all__ = ["StreamWriter", "StreamReader", "StreamStats", "compress_array", "describe_stream", "MODES"]
+
+MODES = ("lossless", "max_abs_error", "step", "quantizer")
+DEFAULT_FRAME_SIZE = 1 << 16
+DEFAULT_BLOCK_SIZE = 4096
+#: Hard limit on values (rows x channels) per frame a reader accepts: bounds its memory.
+MAX_FRAME_CELLS = 1 << 26
+MAX_CHANNELS = 1024
+_INT_DTYPES = ("int8", "int16", "int32")
+_FLOAT_DTYPES = ("float32", "float64")
+_FRAME_VERSION = 1
+_INT64_LIMIT = 1 << 62
+
+PathLike = str | os.PathLike
+
+
+def _corrupt(msg: str) -> CorruptFileError:
+    return CorruptFileError(f"corrupt quantsig stream: {msg}")
+
+
+# =============================================================================== statistics
+@dataclass
+class StreamStats:
+    """What a finished stream cost and how close it is to its input.
+
+    Attributes
+    ----------
+    samples : int
+        Rows (time samples) written.
+    channels : int
+    file_bytes : int
+        Everything written: header, frames, index.
+    bits_per_sample : float
+        ``8 * file_bytes / (samples * channels)``.
+    ratio : float
+        Input bytes (``samples * channels * itemsize``) over ``file_bytes``.
+    max_abs_error : float
+        Largest ``|output - input|`` over all samples (0 for lossless).
+    snr_db : float
+        Signal power over error power in dB (``inf`` when lossless).
+    seconds : float
+        Wall time spent encoding (inside ``write`` and ``close``).
+    mode : str
+    """
+
+    samples: int = 0
+    channels: int = 1
+    file_bytes: int = 0
+    itemsize: int = 2
+    max_abs_error: float = 0.0
+    seconds: float = 0.0
+    mode: str = ""
+    signal_energy: float = 0.0
+    error_energy: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bits_per_sample(self) -> float:
+        n = self.samples * self.channels
+        return 8.0 * self.file_bytes / n if n else float("nan")
+
+    @property
+    def ratio(self) -> float:
+        return self.samples * self.channels * self.itemsize / self.file_bytes if self.file_bytes else float("nan")
+
+    @property
+    def snr_db(self) -> float:
+        if self.error_energy == 0.0:
+            return float("inf")
+        if self.signal_energy == 0.0:
+            return float("-inf")
+        return 10.0 * math.log10(self.signal_energy / self.error_energy)
+
+    @property
+    def msamples_per_s(self) -> float:
+        return self.samples * self.channels / self.seconds / 1e6 if self.seconds > 0 else float("inf")
+
+    def summary(self) -> str:
+        """One line: ratio, bits per sample, SNR, max error, speed."""
+        snr = "inf" if math.isinf(self.snr_db) else f"{self.snr_db:.2f}"
+        err = f"{self.max_abs_error:.6g}"
+        return (
+            f"ratio {self.ratio:.3f}x  {self.bits_per_sample:.3f} bits/sample  SNR {snr} dB  "
+            f"max error {err}  {self.msamples_per_s:.1f} Msamples/s"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict of every figure (for JSON reports)."""
+        return {
+            "samples": self.samples,
+            "channels": self.channels,
+            "file_bytes": self.file_bytes,
+            "bits_per_sample": self.bits_per_sample,
+            "ratio": self.ratio,
+            "max_abs_error": self.max_abs_error,
+            "snr_db": self.snr_db,
+            "seconds": self.seconds,
+            "mode": self.mode,
+            **self.extra,
+        }
+
+    def _add(self, x: np.ndarray, y: np.ndarray) -> None:
+        xf = x.astype(np.float64)
+        d = y.astype(np.float64) - xf
+        self.signal_energy += float(np.dot(xf.ravel(), xf.ravel()))
+        self.error_energy += float(np.dot(d.ravel(), d.ravel()))
+        if d.size:
+            self.max_abs_error = max(self.max_abs_error, float(np.max(np.abs(d))))
+
+
+# =============================================================================== configuration
+@dataclass
+class _Config:
+    mode: str
+    dtype: np.dtype
+    channels: int
+    frame_size: int
+    block_size: int
+    max_order: int
+    stereo: bool
+    n_ctx: int
+    step: float = 1.0  # residual step (int modes: an integer)
+    bound: float = math.inf  # float modes: the per-sample check
+    quantizer: Quantizer | None = None
+
+    @property
+    def is_int(self) -> bool:
+        return self.dtype.kind == "i"
+
+    @property
+    def use_stereo(self) -> bool:
+        return self.stereo and self.channels == 2 and self.mode == "lossless"
+
+    def doc_fields(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "dtype": self.dtype.newbyteorder("<").str,
+            "channels": self.channels,
+            "frame_size": self.frame_size,
+            "block_size": self.block_size,
+            "max_order": self.max_order,
+            "stereo": self.stereo,
+            "contexts": self.n_ctx,
+            "step": self.step if self.mode != "quantizer" else None,
+            "bound": None if math.isinf(self.bound) else self.bound,
+            "quantizer": None if self.quantizer is None else self.quantizer.get_config(),
+        }
+
+
+def _check_float_param(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def _float_margin(dtype: np.dtype, bound: float) -> float:
+    """How much smaller than ``bound`` the half step must be for rounding to keep the bound."""
+    return bound * 2.0**-20
+
+
+def _make_config(
+    dtype: np.dtype,
+    channels: int,
+    *,
+    lossless: bool,
+    max_abs_error: Any,
+    step: Any,
+    quantizer: Quantizer | None,
+    frame_size: int,
+    block_size: int,
+    max_order: int,
+    stereo: bool,
+    contexts: int,
+) -> _Config:
+    given = [name for name, v in (("lossless", lossless or None), ("max_abs_error", max_abs_error), ("step", step), ("quantizer", quantizer)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one of lossless=True, max_abs_error=, step= or quantizer=, not {' and '.join(given)}")
+    kind = dtype.kind
+    name = dtype.name
+    if not given:
+        if kind == "i":
+            given = ["lossless"]
+        else:
+            raise ValueError(
+                f"a {name} stream needs max_abs_error=, step= or quantizer= (lossless=True is for integer PCM)"
+            )
+    mode = given[0]
+    base = dict(
+        dtype=dtype, channels=channels, frame_size=frame_size, block_size=block_size,
+        max_order=max_order, stereo=bool(stereo), n_ctx=contexts,
+    )
+    if mode == "quantizer":
+        if not isinstance(quantizer, Quantizer):
+            raise TypeError(f"quantizer must be a quantsig Quantizer, got {type(quantizer).__name__}")
+        if quantizer.dim != 1:
+            raise ValueError(f"a stream's quantizer must be scalar (dim=1), got dim={quantizer.dim}")
+        if name not in quantizer.input_dtypes:
+            raise TypeError(f"{quantizer!r} does not encode {name} samples (it takes {', '.join(quantizer.input_dtypes)})")
+        return _Config(mode="quantizer", quantizer=quantizer, **base)
+    if name not in _INT_DTYPES + _FLOAT_DTYPES:
+        raise TypeError(f"stream samples must be one of {', '.join(_INT_DTYPES + _FLOAT_DTYPES)}, got {name}")
+    if mode == "lossless":
+        if kind != "i":
+            raise ValueError(f"lossless=True is for integer PCM (int8/int16/int32); {name} data needs max_abs_error=")
+        return _Config(mode="lossless", step=1, **base)
+    if mode == "max_abs_error":
+        e = _check_float_param(max_abs_error, "max_abs_error")
+        if kind == "i":
+            m = int(math.floor(e))
+            return _Config(mode="max_abs_error" if m else "lossless", step=2 * m + 1, bound=float(m), **base)
+        if e == 0.0:
+            raise ValueError(f"max_abs_error=0 on {name} data: give a positive bound")
+        return _Config(mode="max_abs_error", step=2.0 * (e - _float_margin(dtype, e)), bound=e, **base)
+    s = _check_float_param(step, "step")
+    if kind == "i":
+        if s != int(s) or s < 1:
+            raise ValueError(f"step must be a whole number >= 1 on integer data, got {step!r}")
+        return _Config(mode="step", step=int(s), bound=float(int(s) // 2), **base)
+    if s == 0.0:
+        raise ValueError("step must be > 0")
+    return _Config(mode="step", step=s, **base)
+
+
+def _config_from_doc(doc: dict[str, Any]) -> _Config:
+    """Validate a stream header (untrusted)."""
+    def get(key: str, types: tuple[type, ...]) -> Any:
+        v = doc.get(key)
+        if not isinstance(v, types) or isinstance(v, bool) and bool not in types:
+            raise _corrupt(f"header field {key!r} is invalid: {v!r}")
+        return v
+
+    mode = get("mode", (str,))
+    if mode not in MODES:
+        raise _corrupt(f"unknown mode {mode!r}")
+    dstr = get("dtype", (str,))
+    allowed = {np.dtype(n).newbyteorder("<").str: n for n in _INT_DTYPES + _FLOAT_DTYPES}
+    if dstr not in allowed:
+        raise _corrupt(f"unsupported sample dtype {dstr!r}")
+    dtype = np.dtype(allowed[dstr])
+    channels = get("channels", (int,))
+    frame_size = get("frame_size", (int,))
+    block_size = get("block_size", (int,))
+    max_order = get("max_order", (int,))
+    contexts = get("contexts", (int,))
+    stereo = get("stereo", (bool,))
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise _corrupt(f"{channels} channels (1 to {MAX_CHANNELS} allowed)")
+    if not 1 <= frame_size or frame_size * channels > MAX_FRAME_CELLS:
+        raise _corrupt(f"frame_size {frame_size} x {channels} channels exceeds the limit of {MAX_FRAME_CELLS} values")
+    if not 1 <= block_size <= frame_size:
+        raise _corrupt(f"block_size {block_size} is not within [1, frame_size]")
+    if not 0 <= max_order <= _lpc.MAX_ORDER:
+        raise _corrupt(f"max_order {max_order} is not within [0, {_lpc.MAX_ORDER}]")
+    if not 1 <= contexts <= MAX_CONTEXTS:
+        raise _corrupt(f"contexts {contexts} is not within [1, {MAX_CONTEXTS}]")
+    cfg = _Config(mode=mode, dtype=dtype, channels=channels, frame_size=frame_size, block_size=block_size,
+                  max_order=max_order, stereo=stereo, n_ctx=contexts)
+    if mode == "quantizer":
+        try:
+            cfg.quantizer = get_quantizer(doc.get("quantizer"))
+        except CorruptFileError:
+            raise
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
+            raise _corrupt(f"invalid quantizer config ({e})") from None
+        if cfg.quantizer.dim != 1 or dtype.name not in cfg.quantizer.input_dtypes:
+            raise _corrupt(f"quantizer {cfg.quantizer!r} does not code {dtype.name} samples")
+        return cfg
+    step = doc.get("step")
+    if cfg.is_int:
+        if not isinstance(step, int) or isinstance(step, bool) or not 1 <= step <= (1 << 33):
+            raise _corrupt(f"invalid integer step {step!r}")
+        if mode == "lossless" and step != 1:
+            raise _corrupt("a lossless stream must have step 1")
+        cfg.step = step
+    else:
+        if mode == "lossless":
+            raise _corrupt("a float stream cannot be lossless")
+        if not isinstance(step, (int, float)) or isinstance(step, bool) or not (0 < step < math.inf):
+            raise _corrupt(f"invalid step {step!r}")
+        cfg.step = float(step)
+        bound = doc.get("bound")
+        if bound is not None:
+            if not isinstance(bound, (int, float)) or isinstance(bound, bool) or not bound >= 0:
+                raise _corrupt(f"invalid bound {bound!r}")
+            cfg.bound = float(bound)
+    return cfg
+
+
+# =============================================================================== frame coding
+def _trailing_zeros(v: int) -> int:
+    return (v & -v).bit_length() - 1 if v else 0
+
+
+def _put_predictor(out: bytearray, p: _lpc.Predictor) -> None:
+    out.append(p.order)
+    if p.order:
+        out.append(p.shift)
+        for c in p.coefs.tolist():
+            _put_uvarint(out, _zigzag(c))
+
+
+def _get_predictor(r: _Reader, cfg: _Config) -> _lpc.Predictor:
+    order = r.byte("predictor order")
+    if order > cfg.max_order:
+        raise _corrupt(f"predictor order {order} exceeds the stream's max_order {cfg.max_order}")
+    if order == 0:
+        return _lpc.ZERO
+    shift = r.byte("predictor shift")
+    if shift > _lpc._MAX_SHIFT:
+        raise _corrupt(f"predictor shift {shift} exceeds {_lpc._MAX_SHIFT}")
+    limit = 1 << (_lpc.PRECISION - 1)
+    coefs = np.empty(order, np.int64)
+    for j in range(order):
+        c = _unzigzag(r.uvarint("predictor coefficient"))
+        if not -limit <= c < limit:
+            raise _corrupt(f"predictor coefficient {c} exceeds {_lpc.PRECISION} bits")
+        coefs[j] = c
+    return _lpc.Predictor(coefs, shift)
+
+
+def _blocks(rows: int, block_size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + block_size, rows)) for s in range(0, rows, block_size)]
+
+
+def _int_limits(cfg: _Config) -> tuple[int, int]:
+    if cfg.mode == "lossless":
+        return -_INT64_LIMIT, _INT64_LIMIT
+    info = np.iinfo(cfg.dtype)
+    return int(info.min), int(info.max)
+
+
+def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """Code one frame ``x`` (rows x channels, the stream dtype); returns (payload, reconstruction)."""
+    rows, ch = x.shape
+    if cfg.mode == "quantizer":
+        q = cfg.quantizer
+        assert q is not None
+        codes = q.encode(x)
+        return encode_symbols(codes.reshape(-1)), q.decode(codes, dtype=cfg.dtype)
+    out = bytearray([_FRAME_VERSION])
+    blocks = _blocks(rows, cfg.block_size)
+    if cfg.is_int:
+        X = x.astype(np.int64)
+        w = 0
+        if cfg.mode == "lossless":
+            w = min(_trailing_zeros(int(np.bitwise_or.reduce(X, axis=None))), 62)
+            if w:
+                X >>= w
+        out.append(w)
+        stereo = cfg.use_stereo
+        reps = to_stereo(X[:, 0], X[:, 1]) if stereo else np.ascontiguousarray(X.T)
+        Y = reps.copy() if cfg.mode == "lossless" else np.zeros_like(reps)
+        n_slots = 2 if stereo else ch
+        Q = np.empty((n_slots, rows), np.int64)
+        lo, hi = _int_limits(cfg)
+        step = int(cfg.step)
+        for start, end in blocks:
+            if stereo:
+                cost = stereo_costs(reps, start, end)
+                mode = int(np.argmin([cost[a] + cost[b] for a, b in STEREO_MODES]))
+                out.append(mode)
+                slots = STEREO_MODES[mode]
+            else:
+                slots = tuple(range(ch))
+            for s, rep in enumerate(slots):
+                p = _lpc.analyze(reps[rep, start:end].astype(np.float64), cfg.max_order, step=float(step))
+                _put_predictor(out, p)
+                _k.encode_int(reps[rep], start, end, p.coefs, p.order, p.shift, step, lo, hi, Y[rep], Q[s])
+        recon_rows = (Y[:2].T if stereo else Y.T) << w
+        _put_residuals(out, Q, cfg)
+        return bytes(out), recon_rows.astype(cfg.dtype)
+    # float data
+    X = np.ascontiguousarray(x.T, dtype=np.float64)
+    if not np.all(np.isfinite(X)):
+        bad = int(np.count_nonzero(~np.isfinite(X)))
+        raise ValueError(f"the data holds {bad} NaN or infinite values; a bounded stream cannot represent them")
+    out.append(0)
+    Y = np.zeros_like(X)
+    Q = np.empty((ch, rows), np.int64)
+    E = np.zeros((ch, rows), np.uint8)
+    f32 = cfg.dtype == np.float32
+    for start, end in blocks:
+        for c in range(ch):
+            p = _lpc.analyze(X[c, start:end], cfg.max_order, step=cfg.step)
+            _put_predictor(out, p)
+            _k.encode_float(X[c], start, end, p.float_coefs(), p.order, cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
+    _put_residuals(out, Q, cfg)
+    pos = np.flatnonzero(E.reshape(-1))
+    _put_uvarint(out, int(pos.size))
+    prev = 0
+    for p_ in pos.tolist():
+        _put_uvarint(out, p_ - prev)
+        prev = p_
+    out += X.reshape(-1)[pos].astype(cfg.dtype.newbyteorder("<")).tobytes()
+    return bytes(out), Y.T.astype(cfg.dtype)
+
+
+def _put_residuals(out: bytearray, Q: np.ndarray, cfg: _Config) -> None:
+    rows = Q.shape[1]
+    blob = encode_residuals(Q.reshape(-1), np.arange(Q.shape[0], dtype=np.int64) * rows, cfg.n_ctx)
+    _put_uvarint(out, len(blob))
+    out += blob
+
+
+def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
+    """Decode one frame's payload into ``rows x channels`` samples (untrusted input)."""
+    ch = cfg.channels
+    if cfg.mode == "quantizer":
+        q = cfg.quantizer
+        assert q is not None
+        n_levels = q.n_levels
+        code_dtype = np.dtype(np.int32) if n_levels is None else smallest_uint(n_levels)
+        codes = decode_symbols(payload, rows * ch, code_dtype)
+        try:
+            return q.decode(codes.reshape(rows, ch), dtype=cfg.dtype)
+        except CodeRangeError as e:
+            raise _corrupt(f"decoded codes do not fit the quantizer ({e})") from None
+    r = _Reader(payload)
+    version = r.byte("frame version")
+    if version != _FRAME_VERSION:
+        raise _corrupt(f"unknown frame version {version}")
+    w = r.byte("wasted bits")
+    if w > 62 or (w and cfg.mode != "lossless"):
+        raise _corrupt(f"invalid wasted-bits shift {w}")
+    blocks = _blocks(rows, cfg.block_size)
+    if cfg.is_int:
+        stereo = cfg.use_stereo
+        n_reps = 4 if stereo else ch
+        n_slots = 2 if stereo else ch
+        plan = []
+        for _ in blocks:
+            if stereo:
+                mode = r.byte("stereo mode")
+                if mode >= len(STEREO_MODES):
+                    raise _corrupt(f"unknown stereo mode {mode}")
+            else:
+                mode = -1
+            preds = [_get_predictor(r, cfg) for _ in range(n_slots)]
+            plan.append((mode, preds))
+        Q = _get_residuals(r, n_slots, rows, cfg)
+        reps = np.zeros((n_reps, rows), np.int64)
+        lo, hi = _int_limits(cfg)
+        step = int(cfg.step)
+        for (start, end), (mode, preds) in zip(blocks, plan):
+            slots = STEREO_MODES[mode] if stereo else tuple(range(ch))
+            for s, rep in enumerate(slots):
+                p = preds[s]
+                _k.decode_int(Q[s], start, end, p.coefs, p.order, p.shift, step, lo, hi, reps[rep])
+            if stereo:
+                a, b = reps[slots[0], start:end], reps[slots[1], start:end]
+                L, R = from_stereo(a, b, mode)
+                reps[:, start:end] = to_stereo(L, R)
+        if r.pos != len(payload):
+            raise _corrupt("frame has unexpected trailing bytes")
+        values = (reps[:2] if stereo else reps) << w
+        info = np.iinfo(cfg.dtype)
+        if values.size and (values.min() < info.min or values.max() > info.max):
+            raise _corrupt(f"decoded samples fall outside the {cfg.dtype.name} range")
+        return values.T.astype(cfg.dtype)
+    plan_f = [[_get_predictor(r, cfg) for _ in range(ch)] for _ in blocks]
+    Q = _get_residuals(r, ch, rows, cfg)
+    n_exc = r.uvarint("exception count")
+    if n_exc > rows * ch:
+        raise _corrupt(f"{n_exc} exceptions in a frame of {rows * ch} samples")
+    pos = np.empty(n_exc, np.int64)
+    prev = 0
+    for i in range(n_exc):
+        prev += r.uvarint("exception position")
+        if prev >= rows * ch or (i and pos[i - 1] >= prev):
+            raise _corrupt("exception positions are out of order or out of range")
+        pos[i] = prev
+    itemsize = cfg.dtype.itemsize
+    vals = np.frombuffer(r.take(n_exc * itemsize, "exception values"), cfg.dtype.newbyteorder("<")).astype(np.float64)
+    if r.pos != len(payload):
+        raise _corrupt("frame has unexpected trailing bytes")
+    if not np.all(np.isfinite(vals)):
+        raise _corrupt("an exception value is not finite")
+    Y = np.zeros((ch, rows))
+    f32 = cfg.dtype == np.float32
+    chan = pos // rows
+    for c in range(ch):
+        sel = chan == c
+        cpos, cval = pos[sel] - c * rows, vals[sel]
+        for (start, end), preds in zip(blocks, plan_f):
+            k0, k1 = np.searchsorted(cpos, [start, end])
+            p = preds[c]
+            status = _k.decode_float(Q[c], start, end, p.float_coefs(), p.order, cfg.step, f32,
+                                     cpos[k0:k1], cval[k0:k1], Y[c])
+            if status:
+                raise _corrupt("exception positions are inconsistent")
+    if not np.all(np.isfinite(Y)):
+        raise _corrupt("decoded samples are not finite")
+    return Y.T.astype(cfg.dtype)
+
+
+def _get_residuals(r: _Reader, n_slots: int, rows: int, cfg: _Config) -> np.ndarray:
+    blen = r.uvarint("residual block length")
+    blob = r.take(blen, "residual block")
+    seg = np.arange(n_slots, dtype=np.int64) * rows
+    return decode_residuals(blob, n_slots * rows, seg).reshape(n_slots, rows)
+
+
+# =============================================================================== writer
+def _stream_dtype(dtype: Any) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.kind not in "iuf" or dt.itemsize > 8:
+        raise TypeError(f"unsupported sample dtype {dt}")
+    return dt.newbyteorder("=")
+
+
+class StreamWriter:
+    """Write samples to a ``.qsg`` stream block by block, in constant memory.
+
+    Parameters
+    ----------
+    file : str, path or binary file object
+        Where to write. A path is created (an existing file is replaced); a file object only
+        needs ``write`` (and is left open).
+    channels : int
+        Columns of each block (samples x channels).
+    dtype : dtype, optional
+        Sample dtype of the stream (int8/int16/int32 or float32/float64; what the quantizer
+        takes in ``quantizer`` mode). Default: the first block's dtype.
+    sample_rate : float, optional
+        Stored in the header for readers (not used by the coding).
+    lossless, max_abs_error, step, quantizer
+        The coding mode (give one; integer data defaults to ``lossless``), see the module
+        docstring.
+    frame_size : int
+        Rows per frame: the unit of seeking, of memory, and of loss if the writer dies.
+    block_size : int
+        Rows per predictor (each block chooses its own LPC order and coefficients).
+    max_order : int
+        Highest LPC order tried (0 disables prediction).
+    stereo : bool
+        For 2-channel lossless streams, choose per block among L/R, L/S, R/S and M/S.
+    metadata : dict, optional
+        JSON-serializable user metadata stored in the header.
+
+    Examples
+    --------
+    >>> import io, numpy as np, quantsig
+    >>> from quantsig.stream import StreamWriter, StreamReader
+    >>> t = np.arange(48_000)
+    >>> pcm = (8000 * np.sin(2 * np.pi * 440 * t / 48_000)).astype(np.int16)
+    >>> buf = io.BytesIO()
+    >>> with StreamWriter(buf, sample_rate=48_000) as w:
+    ...     for start in range(0, pcm.size, 1000):
+    ...         w.write(pcm[start:start + 1000])
+    >>> w.stats.bits_per_sample < 4
+    True
+    >>> r = StreamReader(buf.getvalue())
+    >>> r.seek(12_345)
+    >>> np.array_equal(r.read(100), pcm[12_345:12_445])
+    True
+    """
+
+    def __init__(
+        self,
+        file: PathLike | BinaryIO,
+        *,
+        channels: int = 1,
+        dtype: Any = None,
+        sample_rate: float | None = None,
+        lossless: bool = False,
+        max_abs_error: float | None = None,
+        step: float | None = None,
+        quantizer: Quantizer | None = None,
+        frame_size: int = DEFAULT_FRAME_SIZE,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        max_order: int = _lpc.MAX_ORDER,
+        stereo: bool = True,
+        contexts: int = DEFAULT_CONTEXTS,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.channels = check_int(channels, "channels", low=1, high=MAX_CHANNELS)
+        self.frame_size = check_int(frame_size, "frame_size", low=1, high=MAX_FRAME_CELLS // self.channels)
+        self.block_size = check_int(block_size, "block_size", low=1, high=self.frame_size)
+        self.max_order = check_int(max_order, "max_order", low=0, high=_lpc.MAX_ORDER)
+        self.contexts = check_int(contexts, "contexts", low=1, high=MAX_CONTEXTS)
+        if sample_rate is not None:
+            sample_rate = _check_float_param(sample_rate, "sample_rate")
+        self.sample_rate = sample_rate
+        from .codec import _check_metadata
+
+        self.metadata = {} if metadata is None else metadata
+        _check_metadata(self.metadata)
+        self._mode_args = dict(lossless=bool(lossless), max_abs_error=max_abs_error, step=step, quantizer=quantizer)
+        if not lossless and lossless is not False:
+            raise TypeError(f"lossless must be True or False, got {lossless!r}")
+        self._stereo = bool(stereo)
+        self.stats = StreamStats(channels=self.channels)
+        self._cfg: _Config | None = None
+        self.dtype: np.dtype | None = None
+        if dtype is not None:
+            self._set_dtype(_stream_dtype(dtype))
+        self._ndim: int | None = None
+        self._buf: np.ndarray | None = None
+        self._fill = 0
+        self._writer: _c.ContainerWriter | None = None
+        self._owns = isinstance(file, (str, os.PathLike))
+        self._file: Any = open(file, "wb") if self._owns else file
+        if not hasattr(self._file, "write"):
+            raise TypeError(f"file must be a path or a binary file object, got {type(file).__name__}")
+        self._bytes = 0
+        self.closed = False
+
+    # ------------------------------------------------------------------ setup
+    def _set_dtype(self, dt: np.dtype) -> None:
+        self._cfg = _make_config(
+            dt, self.channels, frame_size=self.frame_size, block_size=self.block_size,
+            max_order=self.max_order, stereo=self._stereo, contexts=self.contexts, **self._mode_args,
+        )
+        self.dtype = dt
+        self.stats.itemsize = dt.itemsize
+        self.stats.mode = self._cfg.mode
+
+    def _emit(self, data: bytes) -> None:
+        self._file.write(data)
+        self._bytes += len(data)
+
+    def _start(self, first_frame: np.ndarray) -> None:
+        cfg = self._cfg
+        assert cfg is not None
+        q = cfg.quantizer
+        if q is not None and q.requires_fit and not q.is_fitted():
+            cfg.quantizer = type(q).from_config(q.get_config()).fit(first_frame)
+        doc = {
+            "format": "quantsig",
+            "kind": "stream",
+            "stream_version": 1,
+            "ndim": self._ndim or (1 if self.channels == 1 else 2),
+            "sample_rate": self.sample_rate,
+            "metadata": self.metadata,
+            **cfg.doc_fields(),
+        }
+        self._writer = _c.ContainerWriter(self._emit, doc)
+
+    @property
+    def samples_written(self) -> int:
+        """Rows accepted so far (coded or buffered)."""
+        return self.stats.samples + self._fill
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes written to the file so far."""
+        return self._bytes
+
+    # ------------------------------------------------------------------ writing
+    def write(self, block: Any) -> None:
+        """Append samples: shape ``(n,)`` for one channel or ``(n, channels)``.
+
+        The block's dtype must be the stream's (or cast to it without loss, e.g. int16 into
+        an int32 stream); nothing is clipped or rounded silently.
+        """
+        if self.closed:
+            raise ValueError("the stream is closed")
+        t0 = time.perf_counter()
+        arr = np.asarray(block)
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"block must hold numbers, got dtype={arr.dtype}")
+        if arr.ndim == 1 and self.channels == 1:
+            arr2 = arr.reshape(-1, 1)
+        elif arr.ndim == 2 and arr.shape[1] == self.channels:
+            arr2 = arr
+        else:
+            raise ValueError(
+                f"block must have shape (n,) for 1 channel or (n, {self.channels}); got {arr.shape}"
+            )
+        if self._ndim is None:
+            self._ndim = arr.ndim
+        if self.dtype is None:
+            self._set_dtype(_stream_dtype(arr.dtype))
+        dt = self.dtype
+        assert dt is not None
+        if arr.dtype != dt and not np.can_cast(arr.dtype, dt, "safe"):
+            raise TypeError(f"block dtype {arr.dtype} does not fit the stream's {dt} without loss; convert it first")
+        if self._buf is None:
+            self._buf = np.empty((self.frame_size, self.channels), dt)
+        pos = 0
+        n = arr2.shape[0]
+        while pos < n:
+            take = min(n - pos, self.frame_size - self._fill)
+            self._buf[self._fill : self._fill + take] = arr2[pos : pos + take]
+            self._fill += take
+            pos += take
+            if self._fill == self.frame_size:
+                self._flush()
+        self.stats.seconds += time.perf_counter() - t0
+
+    def _flush(self) -> None:
+        assert self._buf is not None and self._cfg is not None
+        frame = self._buf[: self._fill]
+        if self._writer is None:
+            self._start(frame)
+        payload, recon = encode_frame(self._cfg, frame)
+        assert self._writer is not None
+        self._writer.add_frame(_c.FrameKind.STREAM, frame.shape[0], payload)
+        if hasattr(self._file, "flush"):
+            self._file.flush()
+        self.stats._add(frame, recon)
+        self.stats.samples += frame.shape[0]
+        self._fill = 0
+
+    def close(self) -> StreamStats:
+        """Code the buffered samples, write the index and close; returns the statistics."""
+        if self.closed:
+            return self.stats
+        t0 = time.perf_counter()
+        try:
+            if self._fill:
+                self._flush()
+            if self._writer is None:
+                if self._cfg is None:
+                    raise ValueError("nothing was written and no dtype was given: the stream's dtype is unknown")
+                self._start(np.zeros((1, self.channels), self.dtype))
+            assert self._writer is not None
+            self._writer.close()
+            if hasattr(self._file, "flush"):
+                self._file.flush()
+        finally:
+            self._release()
+        self.stats.seconds += time.perf_counter() - t0
+        self.stats.file_bytes = self._bytes
+        return self.stats
+
+    def abort(self) -> None:
+        """Stop without the index: the file keeps every complete frame (as after a crash)."""
+        self._release()
+
+    def _release(self) -> None:
+        self.closed = True
+        self._buf = None
+        if self._owns:
+            self._file.close()
+
+    def __enter__(self) -> StreamWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# =============================================================================== reader
+class _Source:
+    """The bytes of a stream: held in memory, or a file read frame by frame."""
+
+    def __init__(self, source: Any) -> None:
+        self._file: Any = None
+        self._owns = False
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self.mem: memoryview | None = memoryview(source).cast("B")
+        elif isinstance(source, (str, os.PathLike)):
+            self._file = open(source, "rb")
+            self._owns = True
+            self.mem = None
+        elif hasattr(source, "read") and hasattr(source, "seek"):
+            self._file = source
+            self.mem = None
+        else:
+            raise TypeError(f"source must be bytes, a path or a binary file object, got {type(source).__name__}")
+
+    def layout(self) -> tuple[_c.Header, list[_c.FrameInfo], bool, int]:
+        """Header, frames, whether the index was there, total size."""
+        if self.mem is not None:
+            return _layout(self.mem) + (len(self.mem),)
+        f = self._file
+        try:
+            fileno = f.fileno()
+        except (AttributeError, OSError, ValueError):
+            fileno = None
+        if fileno is None:  # an in-memory file object
+            f.seek(0)
+            self.mem = memoryview(f.read()).cast("B")
+            return _layout(self.mem) + (len(self.mem),)
+        size = os.fstat(fileno).st_size
+        if size == 0:
+            return _layout(memoryview(b"")) + (0,)
+        # Map only to read the header and the index (one page per frame header), then unmap:
+        # frames are read one at a time, so memory does not grow with the stream.
+        with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as mm:
+            try:
+                header, frames, complete = _layout(memoryview(mm))
+            except CorruptFileError as e:
+                err = CorruptFileError(str(e))
+            else:
+                header.arrays = {}
+                return header, frames, complete, size
+        raise err
+
+    def frame_bytes(self, info: _c.FrameInfo) -> memoryview:
+        if self.mem is not None:
+            return _c.frame_payload(self.mem, info)
+        self._file.seek(info.offset)
+        data = self._file.read(info.size)
+        if len(data) != info.size:
+            raise _corrupt(f"the file changed while reading: frame at {info.offset} is short")
+        local = _c.FrameInfo(offset=0, first=info.first, n_values=info.n_values, kind=info.kind, payload_len=info.payload_len)
+        return _c.frame_payload(data, local)
+
+    def close(self) -> None:
+        if self._owns and self._file is not None:
+            self._file.close()
+        self._file = None
+
+
+def _layout(buf: memoryview) -> tuple[_c.Header, list[_c.FrameInfo], bool]:
+    header = _c.read_header(buf)
+    frames = _c.read_index(buf, header)
+    complete = frames is not None
+    if frames is None:
+        frames = list(_c.scan_frames(buf, header))
+    return header, frames, complete
+
+
+class StreamReader:
+    """Read a ``.qsg`` stream: iterate, read ``n`` samples, seek to any sample.
+
+    Parameters
+    ----------
+    source : bytes, path or binary file object
+        A complete stream, or one cut short (then every complete frame is readable and
+        ``complete`` is False).
+    max_output_bytes : int
+        Largest array :meth:`read` returns in one call.
+
+    Attributes
+    ----------
+    channels, sample_rate, dtype, mode, metadata, complete, n_samples, ndim
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> x = np.cumsum(np.random.default_rng(1).integers(-50, 50, (20_000, 2)), axis=0).astype(np.int16)
+    >>> r = StreamReader(quantsig.compress(x, lossless=True))
+    >>> r.channels, len(r), r.dtype
+    (2, 20000, dtype('int16'))
+    >>> [b.shape for b in r.blocks(8000)]
+    [(8000, 2), (8000, 2), (4000, 2)]
+    """
+
+    def __init__(self, source: PathLike | BinaryIO | bytes | memoryview, *, max_output_bytes: int = 16 << 30) -> None:
+        self._src = _Source(source)
+        try:
+            header, frames, complete, size = self._src.layout()
+            doc = header.doc
+            if doc.get("format") != "quantsig" or doc.get("kind") != "stream":
+                raise _corrupt("the file is not a quantsig stream (use quantsig.load for arrays)")
+            self._cfg = _config_from_doc(doc)
+            for f in frames:
+                if f.kind != _c.FrameKind.STREAM:
+                    raise _corrupt(f"frame at offset {f.offset} is not a stream frame")
+                if not 1 <= f.n_values <= self._cfg.frame_size:
+                    raise _corrupt(f"frame at offset {f.offset} holds {f.n_values} rows (frame_size {self._cfg.frame_size})")
+        except BaseException:
+            self._src.close()
+            raise
+        ndim = doc.get("ndim")
+        self.ndim = ndim if ndim in (1, 2) and not (ndim == 1 and self._cfg.channels != 1) else 2
+        sr = doc.get("sample_rate")
+        self.sample_rate = sr if isinstance(sr, (int, float)) and not isinstance(sr, bool) else None
+        meta = doc.get("metadata")
+        self.metadata: dict[str, Any] = meta if isinstance(meta, dict) else {}
+        self.complete = complete
+        self.file_bytes = size
+        self.header_bytes = header.end
+        self._frames = frames
+        self._starts = [f.first for f in frames]
+        self.n_samples = frames[-1].first + frames[-1].n_values if frames else 0
+        self.max_output_bytes = max_output_bytes
+        self._pos = 0
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def channels(self) -> int:
+        return self._cfg.channels
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._cfg.dtype
+
+    @property
+    def mode(self) -> str:
+        return self._cfg.mode
+
+    @property
+    def frames(self) -> int:
+        """Number of (complete) frames."""
+        return len(self._frames)
+
+    def __len__(self) -> int:
+        return self.n_samples
+
+    def describe(self) -> dict[str, Any]:
+        """Header facts and sizes (nothing decoded)."""
+        n = self.n_samples * self.channels
+        cfg = self._cfg
+        return {
+            "kind": "stream",
+            "mode": cfg.mode,
+            "dtype": cfg.dtype.str,
+            "channels": cfg.channels,
+            "samples": self.n_samples,
+            "sample_rate": self.sample_rate,
+            "frames": len(self._frames),
+            "frame_size": cfg.frame_size,
+            "complete": self.complete,
+            "file_bytes": self.file_bytes,
+            "bits_per_sample": 8 * self.file_bytes / n if n else float("nan"),
+            "compression_ratio": n * cfg.dtype.itemsize / self.file_bytes if self.file_bytes else float("nan"),
+            "step": None if cfg.mode == "quantizer" else cfg.step,
+            "max_abs_error": (0.0 if cfg.mode == "lossless" else (None if math.isinf(cfg.bound) or cfg.mode == "quantizer" else cfg.bound)),
+            "quantizer": None if cfg.quantizer is None else repr(cfg.quantizer),
+            "metadata": self.metadata,
+        }
+
+    # ------------------------------------------------------------------ reading
+    def _frame(self, k: int) -> np.ndarray:
+        if self._cached is not None and self._cached[0] == k:
+            return self._cached[1]
+        info = self._frames[k]
+        values = decode_frame(self._cfg, self._src.frame_bytes(info), info.n_values)
+        self._cached = (k, values)
+        return values
+
+    def tell(self) -> int:
+        """The next sample :meth:`read` returns."""
+        return self._pos
+
+    def seek(self, sample: int) -> None:
+        """Move to ``sample`` (0 to ``n_samples``; negative counts from the end)."""
+        s = check_int(sample, "sample", low=-self.n_samples, high=self.n_samples)
+        self._pos = s + self.n_samples if s < 0 else s
+
+    def read(self, n: int = -1) -> np.ndarray:
+        """Up to ``n`` samples from the current position (all remaining ones if ``n < 0``)."""
+        n = check_int(n, "n")
+        remaining = self.n_samples - self._pos
+        n = remaining if n < 0 else min(n, remaining)
+        nbytes = n * self.channels * self.dtype.itemsize
+        if nbytes > self.max_output_bytes:
+            raise ValueError(f"reading {n} samples needs {nbytes} bytes, above max_output_bytes={self.max_output_bytes}")
+        out = np.empty((n, self.channels), self.dtype)
+        got = 0
+        while got < n:
+            k = bisect_right(self._starts, self._pos) - 1
+            info = self._frames[k]
+            values = self._frame(k)
+            off = self._pos - info.first
+            take = min(n - got, info.n_values - off)
+            out[got : got + take] = values[off : off + take]
+            got += take
+            self._pos += take
+        return out[:, 0] if self.ndim == 1 else out
+
+    def blocks(self, n: int) -> Iterator[np.ndarray]:
+        """Iterate from the current position in blocks of ``n`` samples (the last may be shorter)."""
+        n = check_int(n, "n", low=1)
+        while self._pos < self.n_samples:
+            yield self.read(n)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """One array per frame, from the current position."""
+        while self._pos < self.n_samples:
+            k = bisect_right(self._starts, self._pos) - 1
+            info = self._frames[k]
+            yield self.read(info.first + info.n_values - self._pos)
+
+    def close(self) -> None:
+        """Release the file."""
+        self._src.close()
+        self._cached = None
+
+    def __enter__(self) -> StreamReader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def describe_stream(source: Any) -> dict[str, Any]:
+    """:meth:`StreamReader.describe` of a stream (path, bytes or file object)."""
+    with StreamReader(source) as r:
+        return r.describe()
+
+
+# =============================================================================== arrays
+def compress_array(
+    x: Any,
+    *,
+    bits_per_sample: float | None = None,
+    snr_db: float | None = None,
+    sample_rate: float | None = None,
+    metadata: dict[str, Any] | None = None,
+    **mode: Any,
+) -> tuple[bytes, StreamStats]:
+    """Compress a whole 1-D or 2-D (samples x channels) array as a stream; returns (bytes, stats).
+
+    Parameters
+    ----------
+    x : array_like
+        int8/int16/int32 or float32/float64 samples, shape ``(n,)`` or ``(n, channels)``.
+    bits_per_sample : float, optional
+        Target rate: the closed-loop LPC residual step is searched so that the bytes written
+        (header, tables and index included) are at most this many bits per sample, with the
+        smallest error that meets it.
+    snr_db : float, optional
+        Target quality: the largest step whose SNR is at least this.
+    sample_rate, metadata
+        Stored in the header.
+    **mode
+        :class:`StreamWriter` options (``lossless``, ``max_abs_error``, ``step``,
+        ``quantizer``, ``frame_size``, ``block_size``, ``max_order``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.cumsum(np.random.default_rng(0).standard_normal(50_000))
+    >>> blob, st = compress_array(x, bits_per_sample=3.0)
+    >>> 8 * len(blob) / x.size <= 3.0, st.bits_per_sample == 8 * len(blob) / x.size
+    (True, True)
+    """
+    arr = np.asarray(x)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"x must be 1-D (samples) or 2-D (samples x channels), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"x is empty (shape={arr.shape}); nothing to compress")
+    targets = [k for k, v in (("bits_per_sample", bits_per_sample), ("snr_db", snr_db)) if v is not None]
+    if targets:
+        clash = [k for k in ("lossless", "max_abs_error", "step", "quantizer") if mode.get(k) not in (None, False)]
+        if len(targets) > 1 or clash:
+            raise ValueError(f"give one of bits_per_sample=, snr_db=, lossless=, max_abs_error=, step=, quantizer=; got {', '.join(targets + clash)}")
+        return _search_step(arr, bits_per_sample, snr_db, sample_rate=sample_rate, metadata=metadata, **mode)
+    return _compress_once(arr, sample_rate=sample_rate, metadata=metadata, **mode)
+
+
+def _compress_once(arr: np.ndarray, **options: Any) -> tuple[bytes, StreamStats]:
+    channels = 1 if arr.ndim == 1 else arr.shape[1]
+    parts: list[bytes] = []
+
+    class _Sink:
+        write = staticmethod(parts.append)
+
+    w = StreamWriter(_Sink(), channels=channels, dtype=arr.dtype, **options)
+    try:
+        w.write(arr)
+    except BaseException:
+        w.abort()
+        raise
+    stats = w.close()
+    return b"".join(parts), stats
+
+
+def _search_step(arr: np.ndarray, bits: float | None, snr: float | None, **options: Any) -> tuple[bytes, StreamStats]:
+    """Bisection over the residual step for a rate (bits/sample written) or an SNR target."""
+    if bits is not None:
+        bits = _check_float_param(bits, "bits_per_sample")
+    else:
+        try:
+            snr = float(snr)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise TypeError(f"snr_db must be a number, got {snr!r}") from None
+        if not math.isfinite(snr):
+            raise ValueError(f"snr_db must be finite, got {snr}")
+    is_int = arr.dtype.kind == "i"
+    if not is_int and not np.all(np.isfinite(arr)):
+        raise ValueError("x holds NaN or infinite values; a rate or SNR target cannot be met on them")
+    cache: dict[float, tuple[bytes, StreamStats]] = {}
+
+    def run(step: float) -> tuple[bytes, StreamStats]:
+        if step not in cache:
+            if is_int and step == 1:
+                cache[step] = _compress_once(arr, lossless=True, **options)
+            else:
+                cache[step] = _compress_once(arr, step=step, **options)
+            cache[step][1].extra["step"] = step
+        return cache[step]
+
+    def ok(step: float) -> bool:
+        st = run(step)[1]
+        return st.bits_per_sample <= bits if bits is not None else st.snr_db >= snr  # type: ignore[operator]
+
+    span = float(np.max(arr) - np.min(arr)) if arr.size else 0.0
+    span = max(span, 1.0 if is_int else float(np.max(np.abs(arr))) or 1.0)
+    if is_int:
+        # finest first for a rate (lossless may already meet it); coarsest first for an SNR
+        top = int(min(max(4 * span, 2), 1 << 33))
+        if bits is not None:
+            if ok(1):
+                return run(1)
+            lo_s, hi_s = 1, 2
+            while not ok(hi_s):
+                if hi_s >= top:
+                    raise ValueError(f"bits_per_sample={bits} cannot be met: {run(hi_s)[1].bits_per_sample:.4f} is the lowest rate reached")
+                lo_s, hi_s = hi_s, min(hi_s * 2, top)
+            while hi_s - lo_s > 1:  # ok(hi_s), not ok(lo_s): smallest step that meets the rate
+                mid = (lo_s + hi_s) // 2
+                lo_s, hi_s = (lo_s, mid) if ok(mid) else (mid, hi_s)
+            return run(hi_s)
+        if not ok(1):
+            raise ValueError(f"snr_db={snr} cannot be met even losslessly")
+        lo_s, hi_s = 1, 2
+        while ok(hi_s) and hi_s < top:
+            lo_s, hi_s = hi_s, min(hi_s * 2, top)
+        if ok(hi_s):
+            return run(hi_s)
+        while hi_s - lo_s > 1:  # ok(lo_s), not ok(hi_s): largest step that meets the SNR
+            mid = (lo_s + hi_s) // 2
+            lo_s, hi_s = (mid, hi_s) if ok(mid) else (lo_s, mid)
+        return run(lo_s)
+    lo_f, hi_f = math.log2(span) - 40.0, math.log2(span) + 2.0
+    if bits is not None:
+        if not ok(2.0**hi_f):
+            raise ValueError(f"bits_per_sample={bits} cannot be met: {run(2.0**hi_f)[1].bits_per_sample:.4f} is the lowest rate reached")
+        if ok(2.0**lo_f):
+            return run(2.0**lo_f)
+    else:
+        if not ok(2.0**lo_f):
+            raise ValueError(f"snr_db={snr} cannot be met")
+        if ok(2.0**hi_f):
+            return run(2.0**hi_f)
+    for _ in range(30):
+        mid = 0.5 * (lo_f + hi_f)
+        good = ok(2.0**mid)
+        if bits is not None:
+            lo_f, hi_f = (lo_f, mid) if good else (mid, hi_f)
+        else:
+            lo_f, hi_f = (mid, hi_f) if good else (lo_f, mid)
+        if hi_f - lo_f < 1e-3:
+            break
+    return run(2.0**hi_f) if bits is not None else run(2.0**lo_f)
