@@ -42,7 +42,7 @@ import numpy as np
 
 from . import container as _c
 from .entropy import decode_symbols, encode_symbols
-from .entropy.rans import _put_uvarint, _Reader, _zigzag, _unzigzag
+from .entropy.rans import _put_uvarint, _Reader
 from .entropy.residual import DEFAULT_CONTEXTS, MAX_CONTEXTS, decode_residuals, encode_residuals
 from ._validation import check_int, smallest_uint
 from .errors import CodeRangeError, CorruptFileError
@@ -349,12 +349,19 @@ def _trailing_zeros(v: int) -> int:
     return (v & -v).bit_length() - 1 if v else 0
 
 
+_COEF_BITS = _lpc.PRECISION
+_COEF_MASK = (1 << _COEF_BITS) - 1
+
+
 def _put_predictor(out: bytearray, p: _lpc.Predictor) -> None:
+    """order:u8 [shift:u8 coefficients as order x 15-bit two's complement, LSB first]."""
     out.append(p.order)
     if p.order:
         out.append(p.shift)
-        for c in p.coefs.tolist():
-            _put_uvarint(out, _zigzag(c))
+        packed = 0
+        for j, c in enumerate(p.coefs.tolist()):
+            packed |= (c & _COEF_MASK) << (j * _COEF_BITS)
+        out += packed.to_bytes((p.order * _COEF_BITS + 7) // 8, "little")
 
 
 def _get_predictor(r: _Reader, cfg: _Config) -> _lpc.Predictor:
@@ -366,13 +373,15 @@ def _get_predictor(r: _Reader, cfg: _Config) -> _lpc.Predictor:
     shift = r.byte("predictor shift")
     if shift > _lpc._MAX_SHIFT:
         raise _corrupt(f"predictor shift {shift} exceeds {_lpc._MAX_SHIFT}")
-    limit = 1 << (_lpc.PRECISION - 1)
+    nbytes = (order * _COEF_BITS + 7) // 8
+    packed = int.from_bytes(r.take(nbytes, "predictor coefficients"), "little")
+    if packed >> (order * _COEF_BITS):
+        raise _corrupt("predictor coefficients have non-zero padding bits")
+    half = 1 << (_COEF_BITS - 1)
     coefs = np.empty(order, np.int64)
     for j in range(order):
-        c = _unzigzag(r.uvarint("predictor coefficient"))
-        if not -limit <= c < limit:
-            raise _corrupt(f"predictor coefficient {c} exceeds {_lpc.PRECISION} bits")
-        coefs[j] = c
+        c = (packed >> (j * _COEF_BITS)) & _COEF_MASK
+        coefs[j] = c - (1 << _COEF_BITS) if c >= half else c
     return _lpc.Predictor(coefs, shift)
 
 
@@ -407,7 +416,9 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
         out.append(w)
         stereo = cfg.use_stereo
         reps = to_stereo(X[:, 0], X[:, 1]) if stereo else np.ascontiguousarray(X.T)
-        Y = reps.copy() if cfg.mode == "lossless" else np.zeros_like(reps)
+        repf = reps.astype(np.float64)
+        lossless = cfg.mode == "lossless"
+        Y = reps if lossless else np.zeros_like(reps)
         n_slots = 2 if stereo else ch
         Q = np.empty((n_slots, rows), np.int64)
         lo, hi = _int_limits(cfg)
@@ -421,12 +432,16 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
             else:
                 slots = tuple(range(ch))
             for s, rep in enumerate(slots):
-                p = _lpc.analyze(reps[rep, start:end].astype(np.float64), cfg.max_order, step=float(step))
+                p = _lpc.analyze(repf[rep], start, end, cfg.max_order, step=float(step))
                 _put_predictor(out, p)
-                _k.encode_int(reps[rep], start, end, p.coefs, p.order, p.shift, step, lo, hi, Y[rep], Q[s])
-        recon_rows = (Y[:2].T if stereo else Y.T) << w
+                crev, order, shift = p.int_kernel_args()
+                if lossless:
+                    _k.residual_int(reps[rep], start, end, crev, order, shift, Q[s])
+                else:
+                    _k.encode_int(reps[rep], start, end, crev, order, shift, step, lo, hi, Y[rep], Q[s])
+        recon_rows = x if lossless else Y.T
         _put_residuals(out, Q, cfg)
-        return bytes(out), recon_rows.astype(cfg.dtype)
+        return bytes(out), recon_rows.astype(cfg.dtype, copy=False)
     # float data
     X = np.ascontiguousarray(x.T, dtype=np.float64)
     if not np.all(np.isfinite(X)):
@@ -439,9 +454,9 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
     f32 = cfg.dtype == np.float32
     for start, end in blocks:
         for c in range(ch):
-            p = _lpc.analyze(X[c, start:end], cfg.max_order, step=cfg.step)
+            p = _lpc.analyze(X[c], start, end, cfg.max_order, step=cfg.step)
             _put_predictor(out, p)
-            _k.encode_float(X[c], start, end, p.float_coefs(), p.order, cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
+            _k.encode_float(X[c], start, end, *p.float_kernel_args(), cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
     _put_residuals(out, Q, cfg)
     pos = np.flatnonzero(E.reshape(-1))
     _put_uvarint(out, int(pos.size))
@@ -502,8 +517,11 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         for (start, end), (mode, preds) in zip(blocks, plan):
             slots = STEREO_MODES[mode] if stereo else tuple(range(ch))
             for s, rep in enumerate(slots):
-                p = preds[s]
-                _k.decode_int(Q[s], start, end, p.coefs, p.order, p.shift, step, lo, hi, reps[rep])
+                crev, order, shift = preds[s].int_kernel_args()
+                if cfg.mode == "lossless":
+                    _k.decode_lossless(Q[s], start, end, crev, order, shift, reps[rep])
+                else:
+                    _k.decode_int(Q[s], start, end, crev, order, shift, step, lo, hi, reps[rep])
             if stereo:
                 a, b = reps[slots[0], start:end], reps[slots[1], start:end]
                 L, R = from_stereo(a, b, mode)
@@ -542,7 +560,7 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         for (start, end), preds in zip(blocks, plan_f):
             k0, k1 = np.searchsorted(cpos, [start, end])
             p = preds[c]
-            status = _k.decode_float(Q[c], start, end, p.float_coefs(), p.order, cfg.step, f32,
+            status = _k.decode_float(Q[c], start, end, *p.float_kernel_args(), cfg.step, f32,
                                      cpos[k0:k1], cval[k0:k1], Y[c])
             if status:
                 raise _corrupt("exception positions are inconsistent")

@@ -71,32 +71,63 @@ def levinson(r, max_order, coefs, err):
     return max_order
 
 
-@jit(inline="always")
-def _pred_int(coefs, order, shift, y, i):
-    acc = np.int64(0)
-    for j in range(order):
-        k = i - 1 - j
-        if k < 0:
-            break
-        acc += coefs[j] * y[k]
-    return acc >> shift
+# The prediction sum is written out in each kernel rather than called from a helper: Numba
+# compiles the loop 3-5x slower when it sits in an inlined function (measured, see
+# docs/benchmarks.md). Oldest sample first, so that only the last multiply-add waits for
+# y[i-1] (the decoder's critical path). crev = c[::-1].
 
 
 @jit
-def encode_int(x, start, end, coefs, order, shift, step, lo, hi, y, q):
-    """Closed-loop coding of integer samples ``x[start:end]`` (int64) with an odd integer ``step``.
+def residual_int(x, start, end, crev, order, shift, q):
+    """Open-loop residual ``q[i] = x[i] - ((sum c[j] x[i-1-j]) >> shift)`` (lossless coding:
+    the reconstruction is the input); ``x``, ``crev`` and ``q`` int64."""
+    for i in range(start, end):
+        acc = np.int64(0)
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                acc += crev[j] * x[base + j]
+        else:
+            for j in range(order - i, order):
+                acc += crev[j] * x[i - order + j]
+        q[i] = x[i] - (acc >> shift)
 
+
+@jit
+def decode_lossless(q, start, end, crev, order, shift, y):
+    """Inverse of :func:`residual_int`: fills ``y[start:end]`` (int64)."""
+    for i in range(start, end):
+        acc = np.int64(0)
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                acc += crev[j] * y[base + j]
+        else:
+            for j in range(order - i, order):
+                acc += crev[j] * y[i - order + j]
+        y[i] = (acc >> shift) + q[i]
+
+
+@jit
+def encode_int(x, start, end, crev, order, shift, step, lo, hi, y, q):
+    """Closed-loop coding of integer samples ``x[start:end]`` (int64) with an integer ``step``.
+
+    ``y`` (int64) is the reconstruction, also the predictor's history.
     ``q[i] = round((x[i] - pred) / step)``, ``y[i] = clip(pred + step*q[i], lo, hi)``: so
-    ``|y - x| <= step // 2`` (0 when ``step == 1``: lossless).
+    ``|y - x| <= step // 2``.
     """
     half = step // 2
     for i in range(start, end):
-        pred = _pred_int(coefs, order, shift, y, i)
-        d = x[i] - pred
-        if step == 1:
-            qi = d
+        acc = np.int64(0)
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                acc += crev[j] * y[base + j]
         else:
-            qi = (d + half) // step
+            for j in range(order - i, order):
+                acc += crev[j] * y[i - order + j]
+        pred = acc >> shift
+        qi = (x[i] - pred + half) // step
         r = pred + qi * step
         if r < lo:
             r = lo
@@ -107,11 +138,18 @@ def encode_int(x, start, end, coefs, order, shift, step, lo, hi, y, q):
 
 
 @jit
-def decode_int(q, start, end, coefs, order, shift, step, lo, hi, y):
-    """Inverse of :func:`encode_int`: fills ``y[start:end]``."""
+def decode_int(q, start, end, crev, order, shift, step, lo, hi, y):
+    """Inverse of :func:`encode_int`: fills ``y[start:end]`` (int64)."""
     for i in range(start, end):
-        pred = _pred_int(coefs, order, shift, y, i)
-        r = pred + q[i] * step
+        acc = np.int64(0)
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                acc += crev[j] * y[base + j]
+        else:
+            for j in range(order - i, order):
+                acc += crev[j] * y[i - order + j]
+        r = (acc >> shift) + q[i] * step
         if r < lo:
             r = lo
         elif r > hi:
@@ -119,29 +157,11 @@ def decode_int(q, start, end, coefs, order, shift, step, lo, hi, y):
         y[i] = r
 
 
-@jit(inline="always")
-def _pred_float(coefs, order, y, i):
-    acc = 0.0
-    for j in range(order):
-        k = i - 1 - j
-        if k < 0:
-            break
-        acc += coefs[j] * y[k]
-    return acc
-
-
-@jit(inline="always")
-def _round_out(v, f32):
-    if f32:
-        return np.float64(np.float32(v))
-    return v
-
-
 _QMAX = float(1 << 52)
 
 
 @jit
-def encode_float(x, start, end, coefs, order, step, bound, f32, y, q, exc):
+def encode_float(x, start, end, crev, order, step, bound, f32, y, q, exc):
     """Closed-loop coding of float samples with a uniform residual step.
 
     The reconstruction is rounded to the output dtype (float32 when ``f32``) before it is
@@ -151,7 +171,14 @@ def encode_float(x, start, end, coefs, order, step, bound, f32, y, q, exc):
     """
     n_exc = 0
     for i in range(start, end):
-        pred = _pred_float(coefs, order, y, i)
+        pred = 0.0
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                pred += crev[j] * y[base + j]
+        else:
+            for j in range(order - i, order):
+                pred += crev[j] * y[i - order + j]
         t = (x[i] - pred) / step
         exc[i] = 0
         ok = False
@@ -160,7 +187,9 @@ def encode_float(x, start, end, coefs, order, step, bound, f32, y, q, exc):
             qf = math.floor(t + 0.5)
             for delta in (0.0, -1.0, 1.0):
                 cand = qf + delta
-                r = _round_out(pred + cand * step, f32)
+                r = pred + cand * step
+                if f32:
+                    r = np.float64(np.float32(r))
                 if abs(r - x[i]) <= bound:
                     qi = np.int64(cand)
                     y[i] = r
@@ -177,7 +206,7 @@ def encode_float(x, start, end, coefs, order, step, bound, f32, y, q, exc):
 
 
 @jit
-def decode_float(q, start, end, coefs, order, step, f32, exc_pos, exc_val, y):
+def decode_float(q, start, end, crev, order, step, f32, exc_pos, exc_val, y):
     """Inverse of :func:`encode_float`; ``exc_pos`` (ascending, within ``[start, end)``) and
     ``exc_val`` give the verbatim samples. Returns -1 if the exceptions are inconsistent."""
     e = 0
@@ -187,8 +216,80 @@ def decode_float(q, start, end, coefs, order, step, f32, exc_pos, exc_val, y):
             y[i] = exc_val[e]
             e += 1
             continue
-        pred = _pred_float(coefs, order, y, i)
-        y[i] = _round_out(pred + np.float64(q[i]) * step, f32)
+        pred = 0.0  # the same sum, in the same order, as encode_float
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                pred += crev[j] * y[base + j]
+        else:
+            for j in range(order - i, order):
+                pred += crev[j] * y[i - order + j]
+        r = pred + np.float64(q[i]) * step
+        y[i] = np.float64(np.float32(r)) if f32 else r
     if e != ne:
         return -1
     return 0
+
+
+_TWO_E = 2.0 * math.e
+
+
+@jit(fastmath=True)
+def residual_cost(x, start, end, crev, order, inv_step, part):
+    """Estimated bits to code the open-loop residual of ``x[start:end]`` (float64) quantized
+    with step ``1 / inv_step``: per partition of ``part`` samples, ``n * log2(1 + 2e * mean|r|)``
+    (a Laplacian's entropy, floored at 0 for coarse steps); scale changes along the block are
+    priced as an adaptive coder sees them."""
+    total = 0.0
+    acc = 0.0
+    cnt = 0
+    for i in range(start, end):
+        pred = 0.0
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                pred += crev[j] * x[base + j]
+        else:
+            for j in range(order - i, order):
+                pred += crev[j] * x[i - order + j]
+        acc += abs(x[i] - pred)
+        cnt += 1
+        if cnt == part or i == end - 1:
+            total += cnt * math.log2(1.0 + _TWO_E * acc * inv_step / cnt)
+            acc = 0.0
+            cnt = 0
+    return total
+
+
+@jit
+def quantize_coefs(a, precision, max_shift, out):
+    """Round ``a`` to ``precision``-bit integers ``out`` with error feedback; returns the shift
+    (``a ~= out * 2**-shift``), or -1 when ``a`` is all zero or not finite."""
+    cmax = 0.0
+    for j in range(a.size):
+        v = abs(a[j])
+        if not v < np.inf:
+            return -1
+        if v > cmax:
+            cmax = v
+    if cmax == 0.0:
+        return -1
+    _, exp = math.frexp(cmax)  # cmax = m * 2**exp, 0.5 <= m < 1
+    shift = precision - 1 - exp
+    if shift < 0:
+        shift = 0
+    if shift > max_shift:
+        shift = max_shift
+    qmax = (1 << (precision - 1)) - 1
+    scale = 2.0**shift
+    err = 0.0
+    for j in range(a.size):
+        err += a[j] * scale
+        q = np.int64(np.floor(err + 0.5))
+        if q > qmax:
+            q = qmax
+        elif q < -qmax - 1:
+            q = -qmax - 1
+        out[j] = q
+        err -= q
+    return shift

@@ -39,6 +39,14 @@ class Predictor:
         """The coefficients as exact float64 values (``coefs * 2**-shift``)."""
         return np.ldexp(self.coefs.astype(np.float64), -self.shift)
 
+    def int_kernel_args(self) -> tuple[np.ndarray, int, int]:
+        """``(crev, order, shift)`` for the integer kernels of :mod:`quantsig.kernels.lpc`."""
+        return np.ascontiguousarray(self.coefs[::-1]), self.order, self.shift
+
+    def float_kernel_args(self) -> tuple[np.ndarray, int]:
+        """``(crev, order)`` for the float kernels: the exact coefficients, reversed."""
+        return np.ascontiguousarray(self.float_coefs()[::-1]), self.order
+
 
 ZERO = Predictor(np.zeros(0, np.int64), 0)
 
@@ -61,59 +69,75 @@ def tukey(n: int, alpha: float = 0.5) -> np.ndarray:
 
 def quantize_coefficients(a: np.ndarray, precision: int = PRECISION) -> Predictor:
     """Round real coefficients to ``precision``-bit signed integers with a shift (error feedback)."""
-    if a.size == 0:
-        return ZERO
-    cmax = float(np.max(np.abs(a)))
-    if not np.isfinite(cmax) or cmax == 0.0:
-        return ZERO
-    _, exp = math.frexp(cmax)  # cmax = m * 2**exp, 0.5 <= m < 1
-    shift = min(max(precision - 1 - exp, 0), _MAX_SHIFT)
-    qmax = (1 << (precision - 1)) - 1
+    a = np.ascontiguousarray(a, dtype=np.float64)
     out = np.empty(a.size, np.int64)
-    err = 0.0
-    for j in range(a.size):
-        err += a[j] * (1 << shift)
-        q = int(round(err))
-        q = max(-qmax - 1, min(qmax, q))
-        out[j] = q
-        err -= q
-    return Predictor(out, shift)
+    shift = _k.quantize_coefs(a, np.int64(precision), np.int64(_MAX_SHIFT), out) if a.size else -1
+    if shift < 0 or not out.any():
+        return ZERO
+    return Predictor(out, int(shift))
 
 
-def analyze(x: np.ndarray, max_order: int = MAX_ORDER, precision: int = PRECISION, step: float = 1.0) -> Predictor:
-    """Choose a predictor for the block ``x`` (float64).
+def _windows(n: int) -> list[np.ndarray]:
+    """The apodizations tried on a block of ``n`` samples: Tukey(0.5) over the block, and over
+    each half (FLAC's ``partial_tukey(2)``): a block holding an onset is predicted best by
+    coefficients fitted to one side of it."""
+    out = [tukey(n)]
+    if n >= 64:
+        h = n // 2
+        for a, b in ((0, h), (h, n)):
+            w = np.zeros(n)
+            w[a:b] = tukey(b - a)
+            out.append(w)
+    return out
 
-    The order minimises the estimated residual bits plus coefficient bits,
-    ``N * max(h(E_p / N) - log2(step), 0) + p * (precision + 2)``, where ``E_p`` is the
-    Levinson prediction error of order ``p`` on the windowed block and ``h`` the differential
-    entropy of a Gaussian of that variance. ``step`` is the residual quantizer's step (1 for
-    lossless integer coding): where coarse quantization leaves nothing to gain, coefficients
-    are not paid for.
+
+def analyze(
+    x: np.ndarray,
+    start: int,
+    end: int,
+    max_order: int = MAX_ORDER,
+    precision: int = PRECISION,
+    step: float = 1.0,
+    candidates: int = 3,
+) -> Predictor:
+    """Choose a predictor for ``x[start:end]`` (``x`` float64; samples before ``start`` are the
+    history the predictor sees).
+
+    For each window of :func:`_windows`, one Levinson-Durbin recursion on the windowed
+    autocorrelation gives every order up to ``max_order``; the ``candidates`` orders with the
+    lowest estimated cost (Gaussian entropy of the Levinson error plus ``precision + 2`` bits
+    per coefficient) are quantized and priced on the actual residual (partitioned Laplacian
+    estimate at the residual quantizer's ``step``, :func:`quantsig.kernels.lpc.residual_cost`);
+    the cheapest predictor, order 0 included, wins.
     """
-    n = x.size
+    n = end - start
     max_order = min(max_order, n - 1)
+    inv_step = 1.0 / step
+    best, best_cost = ZERO, _k.residual_cost(x, start, end, np.zeros(0), 0, inv_step, 64)
     if max_order < 1:
-        return ZERO
+        return best
+    seg = np.ascontiguousarray(x[start:end])
     r = np.empty(max_order + 1)
-    _k.autocorr(np.ascontiguousarray(x, dtype=np.float64), tukey(n), np.int64(max_order), r)
-    if r[0] <= 0.0:
-        return ZERO
-    r[0] *= 1.0 + 1e-9  # a touch of white noise: conditioning for pure tones
     coefs = np.zeros((max_order, max_order))
     err = np.zeros(max_order + 1)
-    top = _k.levinson(r, np.int64(max_order), coefs, err)
-    if top < 1:
-        return ZERO
-    w = tukey(n)
-    norm = float(np.sum(w * w))
-    log2_step = math.log2(step)
-    best_p, best_cost = 0, None
-    for p in range(0, top + 1):
-        var = max(err[p] / norm, 1e-30)
-        bits = max(0.5 * math.log2(2 * math.pi * math.e * var) - log2_step, 0.0)
-        cost = n * bits + p * (precision + 2)
-        if best_cost is None or cost < best_cost - 1e-9:
-            best_p, best_cost = p, cost
-    if best_p == 0:
-        return ZERO
-    return quantize_coefficients(coefs[best_p - 1, :best_p], precision)
+    coef_bits = precision + 2
+    for w in _windows(n):
+        _k.autocorr(seg, w, np.int64(max_order), r)
+        if not r[0] > 0.0:
+            continue
+        r[0] *= 1.0 + 1e-9  # a touch of white noise: conditioning for pure tones
+        top = _k.levinson(r, np.int64(max_order), coefs, err)
+        if top < 1:
+            continue
+        norm = float(np.dot(w, w))
+        est = sorted(
+            (0.5 * n * math.log2(max(err[p] / norm, 1e-30)) + p * coef_bits, p) for p in range(1, top + 1)
+        )
+        for _, p in est[:candidates]:
+            pred = quantize_coefficients(coefs[p - 1, :p], precision)
+            if pred.order == 0:
+                continue
+            cost = _k.residual_cost(x, start, end, *pred.float_kernel_args(), inv_step, 64) + pred.order * coef_bits
+            if cost < best_cost:
+                best, best_cost = pred, cost
+    return best
