@@ -48,7 +48,7 @@ from ._validation import check_int, smallest_uint
 from .errors import CodeRangeError, CorruptFileError
 from .kernels import lpc as _k
 from .predictors import lpc as _lpc
-from .predictors.stereo import STEREO_MODES, from_stereo, stereo_costs, to_stereo
+from .predictors.stereo import STEREO_MODES, from_stereo, to_stereo
 from .quantizers.base import Quantizer
 from .registry import get_quantizer
 
@@ -425,14 +425,14 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
         step = int(cfg.step)
         for start, end in blocks:
             if stereo:
-                cost = stereo_costs(reps, start, end)
-                mode = int(np.argmin([cost[a] + cost[b] for a, b in STEREO_MODES]))
+                # price all four representations, code the cheapest pair (FLAC's exhaustive -m)
+                found = [_lpc.analyze(repf[k], start, end, cfg.max_order) for k in range(4)]
+                mode = int(np.argmin([found[a][1] + found[b][1] for a, b in STEREO_MODES]))
                 out.append(mode)
-                slots = STEREO_MODES[mode]
+                chosen = [(rep, found[rep][0]) for rep in STEREO_MODES[mode]]
             else:
-                slots = tuple(range(ch))
-            for s, rep in enumerate(slots):
-                p = _lpc.analyze(repf[rep], start, end, cfg.max_order, step=float(step))
+                chosen = [(c, _lpc.analyze(repf[c], start, end, cfg.max_order, step=float(step))[0]) for c in range(ch)]
+            for s, (rep, p) in enumerate(chosen):
                 _put_predictor(out, p)
                 crev, order, shift = p.int_kernel_args()
                 if lossless:
@@ -454,7 +454,7 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
     f32 = cfg.dtype == np.float32
     for start, end in blocks:
         for c in range(ch):
-            p = _lpc.analyze(X[c], start, end, cfg.max_order, step=cfg.step)
+            p = _lpc.analyze(X[c], start, end, cfg.max_order, step=cfg.step)[0]
             _put_predictor(out, p)
             _k.encode_float(X[c], start, end, *p.float_kernel_args(), cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
     _put_residuals(out, Q, cfg)
@@ -604,8 +604,9 @@ class StreamWriter:
         docstring.
     frame_size : int
         Rows per frame: the unit of seeking, of memory, and of loss if the writer dies.
-    block_size : int
-        Rows per predictor (each block chooses its own LPC order and coefficients).
+    block_size : int, optional
+        Rows per predictor (each block chooses its own LPC order and coefficients); default
+        4096 or ``frame_size`` if smaller.
     max_order : int
         Highest LPC order tried (0 disables prediction).
     stereo : bool
@@ -643,7 +644,7 @@ class StreamWriter:
         step: float | None = None,
         quantizer: Quantizer | None = None,
         frame_size: int = DEFAULT_FRAME_SIZE,
-        block_size: int = DEFAULT_BLOCK_SIZE,
+        block_size: int | None = None,
         max_order: int = _lpc.MAX_ORDER,
         stereo: bool = True,
         contexts: int = DEFAULT_CONTEXTS,
@@ -651,6 +652,8 @@ class StreamWriter:
     ) -> None:
         self.channels = check_int(channels, "channels", low=1, high=MAX_CHANNELS)
         self.frame_size = check_int(frame_size, "frame_size", low=1, high=MAX_FRAME_CELLS // self.channels)
+        if block_size is None:
+            block_size = min(DEFAULT_BLOCK_SIZE, self.frame_size)
         self.block_size = check_int(block_size, "block_size", low=1, high=self.frame_size)
         self.max_order = check_int(max_order, "max_order", low=0, high=_lpc.MAX_ORDER)
         self.contexts = check_int(contexts, "contexts", low=1, high=MAX_CONTEXTS)
@@ -1160,7 +1163,7 @@ def _search_step(arr: np.ndarray, bits: float | None, snr: float | None, **optio
         st = run(step)[1]
         return st.bits_per_sample <= bits if bits is not None else st.snr_db >= snr  # type: ignore[operator]
 
-    span = float(np.max(arr) - np.min(arr)) if arr.size else 0.0
+    span = float(np.max(arr)) - float(np.min(arr))
     span = max(span, 1.0 if is_int else float(np.max(np.abs(arr))) or 1.0)
     if is_int:
         # finest first for a rate (lossless may already meet it); coarsest first for an SNR

@@ -293,3 +293,36 @@ def quantize_coefs(a, precision, max_shift, out):
         out[j] = q
         err -= q
     return shift
+
+
+@jit(fastmath=True)
+def closed_loop_cost(x, start, end, crev, order, step, part, y):
+    """:func:`residual_cost` for coarse steps, where the closed loop matters: the predictor runs
+    on a simulated reconstruction ``y`` (float64 scratch as long as ``x``; samples before
+    ``start`` taken from ``x``), whose noise a high-order predictor can amplify."""
+    lo = start - order
+    if lo < 0:
+        lo = 0
+    for i in range(lo, start):
+        y[i] = x[i]
+    total = 0.0
+    acc = 0.0
+    cnt = 0
+    for i in range(start, end):
+        pred = 0.0
+        if i >= order:
+            base = i - order
+            for j in range(order):
+                pred += crev[j] * y[base + j]
+        else:
+            for j in range(order - i, order):
+                pred += crev[j] * y[i - order + j]
+        q = math.floor((x[i] - pred) / step + 0.5)
+        y[i] = pred + q * step
+        acc += abs(q)
+        cnt += 1
+        if cnt == part or i == end - 1:
+            total += cnt * math.log2(1.0 + _TWO_E * acc / cnt)
+            acc = 0.0
+            cnt = 0
+    return total

@@ -99,7 +99,7 @@ def analyze(
     precision: int = PRECISION,
     step: float = 1.0,
     candidates: int = 3,
-) -> Predictor:
+) -> tuple[Predictor, float]:
     """Choose a predictor for ``x[start:end]`` (``x`` float64; samples before ``start`` are the
     history the predictor sees).
 
@@ -107,15 +107,27 @@ def analyze(
     autocorrelation gives every order up to ``max_order``; the ``candidates`` orders with the
     lowest estimated cost (Gaussian entropy of the Levinson error plus ``precision + 2`` bits
     per coefficient) are quantized and priced on the actual residual (partitioned Laplacian
-    estimate at the residual quantizer's ``step``, :func:`quantsig.kernels.lpc.residual_cost`);
-    the cheapest predictor, order 0 included, wins.
+    estimate, :func:`quantsig.kernels.lpc.residual_cost`; for ``step > 1`` on a simulated
+    closed loop, :func:`quantsig.kernels.lpc.closed_loop_cost`); the cheapest predictor,
+    order 0 included, wins.
+
+    Returns
+    -------
+    (Predictor, float)
+        The predictor and its estimated cost in bits (residual plus coefficients).
     """
     n = end - start
     max_order = min(max_order, n - 1)
-    inv_step = 1.0 / step
-    best, best_cost = ZERO, _k.residual_cost(x, start, end, np.zeros(0), 0, inv_step, 64)
+    scratch = np.empty(x.size) if step > 1.0 else None
+
+    def price(crev: np.ndarray, order: int) -> float:
+        if scratch is None:
+            return float(_k.residual_cost(x, start, end, crev, order, 1.0 / step, 64))
+        return float(_k.closed_loop_cost(x, start, end, crev, order, step, 64, scratch))
+
+    best, best_cost = ZERO, price(np.zeros(0), 0)
     if max_order < 1:
-        return best
+        return best, best_cost
     seg = np.ascontiguousarray(x[start:end])
     r = np.empty(max_order + 1)
     coefs = np.zeros((max_order, max_order))
@@ -125,19 +137,25 @@ def analyze(
         _k.autocorr(seg, w, np.int64(max_order), r)
         if not r[0] > 0.0:
             continue
-        r[0] *= 1.0 + 1e-9  # a touch of white noise: conditioning for pure tones
+        norm = float(np.dot(w, w))
+        # Closed loop, the predictor sees the reconstruction: the signal plus the quantization
+        # noise (variance step**2 / 12, white). Fitting to that (adding it to the zero lag)
+        # keeps the coefficients from amplifying the noise at coarse steps.
+        r[0] = r[0] * (1.0 + 1e-9) + (norm * step * step / 12.0 if step > 1.0 else 0.0)
         top = _k.levinson(r, np.int64(max_order), coefs, err)
         if top < 1:
             continue
-        norm = float(np.dot(w, w))
         est = sorted(
             (0.5 * n * math.log2(max(err[p] / norm, 1e-30)) + p * coef_bits, p) for p in range(1, top + 1)
         )
-        for _, p in est[:candidates]:
+        tried = [p for _, p in est[:candidates]]
+        if step > 1.0:  # closed loop: low orders amplify the quantization noise least
+            tried += [p for p in (1, 2, 4, 8) if p <= top and p not in tried]
+        for p in tried:
             pred = quantize_coefficients(coefs[p - 1, :p], precision)
             if pred.order == 0:
                 continue
-            cost = _k.residual_cost(x, start, end, *pred.float_kernel_args(), inv_step, 64) + pred.order * coef_bits
+            cost = price(*pred.float_kernel_args()) + pred.order * coef_bits
             if cost < best_cost:
                 best, best_cost = pred, cost
-    return best
+    return best, best_cost
