@@ -1,7 +1,23 @@
 """The ``quantsig`` command line.
 
-Sub-commands: ``info`` (version, Numba status, registered quantizers) and ``demo`` (the
-README's main job). Bad arguments give one clear line on stderr and a non-zero exit.
+Sub-commands:
+
+* ``compress IN [-o OUT] [--lossless | --max-error E | --bits R | --quantizer NAME]``: an
+  audio file (anything soundfile reads) or a ``.npy`` array (1-D, or 2-D samples x channels)
+  into a quantsig stream (``IN.qsg`` by default);
+* ``decompress IN [-o OUT]``: a stream back to ``.wav`` / ``.flac`` (audio streams) or ``.npy``;
+* ``info [FILE]``: a ``.qsg`` file's description, or (no file) version, Numba status and
+  registered quantizers;
+* ``demo``: the README's main job.
+
+``compress`` and ``decompress`` draw a progress bar on stderr (when it is a terminal, or
+with ``--progress``) and print one summary line on stdout; ``--quiet`` prints neither. They
+never overwrite an existing file unless ``--force`` is given, and never the input.
+
+Errors give one line on stderr (``quantsig: error: ...``), never a traceback, and the exit
+status says whose fault it was: 2 for usage errors (bad options, a missing input file, an
+output that exists), 1 for data errors (a file that cannot be read or decoded, data the
+chosen mode cannot code). Warnings print as ``quantsig: warning: ...`` lines.
 """
 
 from __future__ import annotations
@@ -10,7 +26,11 @@ import argparse
 import os
 import platform
 import sys
+import time
+import warnings
 from typing import Any, Sequence
+
+import numpy as np
 
 from quantsig.errors import QuantsigError
 
@@ -43,12 +63,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _info_file(path: str) -> int:
     from quantsig.api import info
 
+    if not os.path.exists(path):
+        raise _UsageError(f"cannot read {path}: No such file or directory")
     try:
         d = info(path)
     except OSError as e:
-        raise _UsageError(f"cannot read {path}: {e.strerror or e}") from None
+        raise _DataError(f"cannot read {path}: {e.strerror or e}") from None
     except QuantsigError as e:
-        raise _UsageError(f"{path}: {e}") from None
+        raise _DataError(f"{path}: {e}") from None
+    if d.get("kind") == "stream":
+        return _print_stream_info(path, d)
     shape = "x".join(str(s) for s in d["shape"])
     print(f"{path}: quantsig format v{d['format_version']}{'' if d['complete'] else ' (INCOMPLETE: no index)'}")
     print(f"  array       {shape} {d['dtype']}")
@@ -79,12 +103,298 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- streams
+
+
+def _print_stream_info(path: str, d: dict[str, Any]) -> int:
+    """Print :meth:`quantsig.stream.StreamReader.describe`'s facts about a stream file."""
+    meta = dict(d.get("metadata") or {})
+    n, ch = d["samples"], d["channels"]
+    rate = d.get("sample_rate") or meta.get("sample_rate")
+    print(f"{path}: quantsig stream{'' if d['complete'] else ' (INCOMPLETE: no index; complete frames only)'}")
+    print(f"  samples     {n} x {ch} channel(s), {d['dtype']}")
+    if rate:
+        src = f", from {meta['format']} {meta['subtype']}" if "format" in meta and "subtype" in meta else ""
+        print(f"  audio       {rate:g} Hz, {n / rate:.3f} s{src}")
+    mode = d["mode"]
+    if d.get("quantizer"):
+        mode += f" {d['quantizer']}"
+    elif mode != "lossless" and d.get("step") is not None:
+        mode += f", step {d['step']:g}"
+    if d.get("max_abs_error") is not None:
+        mode += f", max error {d['max_abs_error']:g}"
+    print(f"  mode        {mode}")
+    print(f"  frames      {d['frames']} of up to {d['frame_size']} samples")
+    print(f"  size        {d['file_bytes']} bytes")
+    if n:
+        print(f"  rate        {d['bits_per_sample']:.4f} bits/sample, ratio {d['compression_ratio']:.2f}:1")
+    if meta:
+        print(f"  metadata    {meta}")
+    return 0
+
+
+_AUDIO_OUT = (".wav", ".wave", ".flac")
+
+
+def _check_input(path: str) -> None:
+    if not os.path.exists(path):
+        raise _UsageError(f"cannot read {path}: No such file or directory")
+    if os.path.isdir(path):
+        raise _UsageError(f"{path} is a directory, not a file")
+
+
+def _check_output(inp: str, out: str, force: bool) -> None:
+    if os.path.abspath(out) == os.path.abspath(inp) or (os.path.exists(out) and os.path.samefile(inp, out)):
+        raise _UsageError(f"the output {out} is the input file; choose another name with -o")
+    if os.path.isdir(out):
+        raise _UsageError(f"the output {out} is a directory; give a file name with -o")
+    if os.path.exists(out) and not force:
+        raise _UsageError(f"{out} exists; use --force to overwrite it")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise _UsageError(f"cannot write {out}: no such directory {folder}")
+
+
+def _bar(args: argparse.Namespace, total: int | None, label: str) -> Any:
+    from quantsig.progress import Progress
+
+    return Progress(total, enabled=not args.quiet, force=args.progress, label=label)
+
+
+def _mode(args: argparse.Namespace) -> dict[str, Any]:
+    if args.lossless:
+        return {"lossless": True}
+    if args.max_error is not None:
+        if not args.max_error >= 0:
+            raise _UsageError(f"--max-error must be >= 0, got {args.max_error}")
+        return {"max_abs_error": args.max_error}
+    if args.bits is not None:
+        if not args.bits > 0:
+            raise _UsageError(f"--bits must be positive, got {args.bits}")
+        return {"bits_per_sample": args.bits}
+    if args.quantizer is not None:
+        return {"quantizer": args.quantizer}
+    return {}
+
+
+def _cmd_compress(args: argparse.Namespace) -> int:
+    inp = args.input
+    out = args.output or inp + ".qsg"
+    _check_input(inp)
+    if inp.lower().endswith(".qsg"):
+        raise _UsageError(f"{inp} is already a quantsig file; did you mean 'quantsig decompress'?")
+    _check_output(inp, out, args.force)
+    if args.frame_size is not None and args.frame_size < 1:
+        raise _UsageError(f"--frame-size must be positive, got {args.frame_size}")
+    mode = _mode(args)
+    extra: dict[str, Any] = {}
+    if args.frame_size is not None:
+        extra["frame_size"] = args.frame_size
+    if inp.lower().endswith(".npy"):
+        stats = _compress_npy(inp, out, mode, extra, args)
+    else:
+        from quantsig import audio
+
+        info = _audio_info(inp)
+        bar = _bar(args, info.frames if info.frames >= 0 else None, os.path.basename(inp))
+        stats = audio.compress_file(inp, out, progress=bar, **mode, **extra)
+    if not args.quiet:
+        print(f"{stats.summary()}  -> {out}")
+    return 0
+
+
+def _audio_info(path: str) -> Any:
+    import soundfile as sf
+
+    try:
+        return sf.info(path)
+    except sf.SoundFileError as e:
+        msg = str(e).split(": ", 1)[-1] if str(e).startswith("Error opening") else str(e)
+        raise _DataError(
+            f"cannot read {path} as audio: {msg} (compress takes audio files soundfile reads, or .npy arrays)"
+        ) from None
+
+
+def _load_npy(path: str) -> np.ndarray:
+    try:
+        x = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise _DataError(f"cannot read {path} as a .npy array: {e}") from None
+    if not isinstance(x, np.ndarray):
+        raise _DataError(f"{path} is not a .npy array (an .npz archive?)")
+    if x.ndim not in (1, 2):
+        raise _DataError(f"{path} holds an array of shape {x.shape}; compress takes 1-D or 2-D (samples x channels)")
+    if x.dtype.kind not in "iuf":
+        raise _DataError(f"{path} holds {x.dtype} data; compress takes integer or float samples")
+    return x
+
+
+def _npy_quantizer(name: str, dtype: np.dtype) -> Any:
+    from quantsig.audio import g711_quantizer
+
+    if dtype == np.int16:
+        return g711_quantizer(name)
+    if dtype.kind == "f" and name in ("mu-law", "mulaw", "a-law"):
+        from quantsig import ALawQuantizer, MuLawQuantizer
+
+        return MuLawQuantizer(bits=8) if name != "a-law" else ALawQuantizer(bits=8)
+    raise _DataError(
+        f"--quantizer {name} is G.711, which codes int16 samples; the array holds {dtype}"
+        + (" (for float data in [-1, 1], --quantizer mu-law or a-law is the continuous 8-bit law)" if dtype.kind == "f" else "")
+    )
+
+
+def _compress_npy(inp: str, out: str, mode: dict[str, Any], extra: dict[str, Any], args: argparse.Namespace) -> Any:
+    from quantsig.audio import atomic_path, step_for_bits
+    from quantsig.stream import StreamWriter
+
+    x = _load_npy(inp)
+    channels = 1 if x.ndim == 1 else x.shape[1]
+    if "quantizer" in mode:
+        mode = {"quantizer": _npy_quantizer(mode["quantizer"], x.dtype)}
+    elif not mode:
+        if x.dtype.kind == "f":
+            raise _DataError(
+                f"{inp} holds {x.dtype} samples: say how much may be lost with --max-error E or --bits R"
+            )
+        mode = {"lossless": True}
+    meta: dict[str, Any] = {"source": os.path.basename(inp)}
+    if "bits_per_sample" in mode:
+        prefix = np.ascontiguousarray(x[:_NPY_PREFIX_ROWS])
+        if prefix.shape[0] == 0:
+            raise _DataError(f"{inp} holds no samples: no rate to aim at")
+        meta["bits_per_sample_target"] = float(mode["bits_per_sample"])
+        step = step_for_bits(prefix, mode["bits_per_sample"], metadata=meta, **extra)
+        mode = {"lossless": True} if x.dtype.kind in "iu" and step == 1 else {"step": step}
+    n = x.shape[0]
+    block = 1 << 16
+    with _bar(args, n, os.path.basename(inp)) as bar, atomic_path(out) as tmp:
+        with StreamWriter(tmp, channels=channels, dtype=x.dtype, metadata=meta, **mode, **extra) as writer:
+            for i in range(0, n, block):
+                writer.write(np.ascontiguousarray(x[i : i + block]))
+                bar.update(min(block, n - i))
+        stats = writer.close()
+    return stats
+
+
+_NPY_PREFIX_ROWS = 1 << 20
+
+
+def _default_decompressed_name(inp: str, audio_stream: bool) -> str:
+    base = inp[:-4] if inp.lower().endswith(".qsg") else inp
+    ext = os.path.splitext(base)[1].lower()
+    if (audio_stream and ext in _AUDIO_OUT) or ext == ".npy":
+        return base
+    return base + (".wav" if audio_stream else ".npy")
+
+
+def _cmd_decompress(args: argparse.Namespace) -> int:
+    from quantsig.api import info
+
+    inp = args.input
+    _check_input(inp)
+    try:
+        d = info(inp)
+    except OSError as e:
+        raise _DataError(f"cannot read {inp}: {e.strerror or e}") from None
+    except QuantsigError as e:
+        raise _DataError(f"{inp}: {e}") from None
+    is_stream = d.get("kind") == "stream"
+    audio_stream = is_stream and bool(d.get("sample_rate") or (d.get("metadata") or {}).get("sample_rate"))
+    out = args.output or _default_decompressed_name(inp, audio_stream)
+    _check_output(inp, out, args.force)
+    to_npy = out.lower().endswith(".npy")
+    if to_npy and (args.format or args.subtype):
+        raise _UsageError("--format and --subtype apply to audio output (.wav, .flac), not .npy")
+    if not is_stream and not to_npy:
+        raise _UsageError(f"{inp} holds an array, not an audio stream: decompress it to .npy")
+    t0 = time.perf_counter()
+    try:
+        if to_npy:
+            shape, dtype = _decompress_npy(inp, out, args) if is_stream else _decompress_array(inp, out)
+        else:
+            from quantsig import audio
+
+            bar = _bar(args, d["samples"], os.path.basename(out))
+            try:
+                res = audio.decompress_file(
+                    inp, out, format=args.format, subtype=args.subtype, sample_rate=args.rate, progress=bar
+                )
+            except ValueError as e:
+                if isinstance(e, QuantsigError):
+                    raise
+                raise _UsageError(str(e)) from None
+    except QuantsigError as e:
+        raise _DataError(f"{inp}: {e}") from None
+    if args.quiet:
+        return 0
+    if to_npy:
+        from quantsig.progress import format_rate
+
+        dt = time.perf_counter() - t0
+        speed = f", {format_rate(int(np.prod(shape)) / dt)}" if dt > 0 else ""
+        print(f"wrote {out}: {'x'.join(map(str, shape))} {np.dtype(dtype).str}{speed}")
+    else:
+        print(res.summary())
+    return 0
+
+
+def _decompress_array(inp: str, out: str) -> tuple[tuple[int, ...], Any]:
+    """A (non-stream) array file, decoded whole as :func:`quantsig.load` does."""
+    from quantsig import load
+    from quantsig.audio import atomic_path
+
+    x = load(inp)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, x, allow_pickle=False)
+    return x.shape, x.dtype
+
+
+def _decompress_npy(inp: str, out: str, args: argparse.Namespace) -> tuple[tuple[int, ...], Any]:
+    from numpy.lib.format import open_memmap
+
+    from quantsig.audio import atomic_path
+    from quantsig.stream import StreamReader
+
+    with StreamReader(inp) as reader:
+        n = len(reader)
+        if not reader.complete:
+            warnings.warn(f"{inp} is incomplete (no index): decoding the {n} samples of its complete frames")
+        shape = (n,) if reader.ndim == 1 else (n, reader.channels)
+        with _bar(args, n, os.path.basename(out)) as bar, atomic_path(out) as tmp:
+            if n == 0:
+                with open(tmp, "wb") as f:
+                    np.save(f, np.zeros(shape, reader.dtype), allow_pickle=False)
+            else:
+                mm = open_memmap(tmp, mode="w+", dtype=reader.dtype, shape=shape)
+                pos = 0
+                for block in reader.blocks(1 << 16):
+                    mm[pos : pos + block.shape[0]] = block
+                    pos += block.shape[0]
+                    bar.update(block.shape[0])
+                mm.flush()
+                del mm
+        return shape, reader.dtype
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``quantsig compress: error: ... (see quantsig compress --help)``."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class _UsageError(Exception):
-    pass
+    """Exit status 2: the command line asks for something impossible."""
+
+
+class _DataError(Exception):
+    """Exit status 1: a file cannot be read, decoded or coded as asked."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="quantsig", description="Signal and data compression by quantization.")
+    p = _Parser(prog="quantsig", description="Signal and data compression by quantization.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     info = sub.add_parser("info", help="describe a .qsg file, or (no file) version, Numba status, quantizers")
     info.add_argument("file", nargs="?", help="a .qsg file to describe without decoding it")
@@ -94,7 +404,59 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", metavar="DIR", help="write the source and reconstructed WAV files here")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic speech")
     demo.set_defaults(func=_cmd_demo)
+
+    comp = sub.add_parser(
+        "compress",
+        help="compress an audio file (anything soundfile reads) or a .npy array into a quantsig stream",
+        description="Compress an audio file or a .npy array (1-D, or 2-D samples x channels) into a "
+        "quantsig stream. Default mode: lossless for integer samples; float samples need --max-error or --bits.",
+    )
+    comp.add_argument("input", metavar="IN", help="audio file (WAV, FLAC, AIFF, ...) or .npy array")
+    comp.add_argument("-o", "--output", metavar="OUT", help="stream file to write (default IN.qsg)")
+    modes = comp.add_mutually_exclusive_group()
+    modes.add_argument("--lossless", action="store_true", help="bit-exact (integer samples)")
+    modes.add_argument(
+        "--max-error", type=float, metavar="E",
+        help="bound on every sample's error (in LSBs for integer audio, amplitude for float)",
+    )
+    modes.add_argument(
+        "--bits", type=float, metavar="R",
+        help="target bits per sample (the step is chosen on the first 10 s)",
+    )
+    modes.add_argument(
+        "--quantizer", choices=sorted(_G711_CHOICES), type=str.lower, metavar="NAME",
+        help="G.711 on 16-bit samples: g711 / ulaw / mu-law (mu-law), alaw / a-law (A-law); audioop-exact",
+    )
+    comp.add_argument("--frame-size", type=int, metavar="N", help="samples per frame")
+    _output_flags(comp)
+    comp.set_defaults(func=_cmd_compress)
+
+    dec = sub.add_parser(
+        "decompress",
+        help="decode a quantsig stream to .wav / .flac (audio) or .npy",
+        description="Decode a quantsig stream. Audio streams keep their sample rate, channels and "
+        "subtype (the nearest one the format holds).",
+    )
+    dec.add_argument("input", metavar="IN", help="a .qsg stream")
+    dec.add_argument(
+        "-o", "--output", metavar="OUT",
+        help="file to write: .wav / .flac for audio, .npy for samples (default: IN without .qsg)",
+    )
+    dec.add_argument("--format", type=str.upper, metavar="FMT", help="audio format, e.g. WAV or FLAC (default: from OUT)")
+    dec.add_argument("--subtype", type=str.upper, metavar="ST", help="e.g. PCM_16, PCM_24, FLOAT, ULAW, ALAW")
+    dec.add_argument("--rate", type=int, metavar="HZ", help="sample rate for streams that carry none")
+    _output_flags(dec)
+    dec.set_defaults(func=_cmd_decompress)
     return p
+
+
+_G711_CHOICES = ("g711", "ulaw", "mu-law", "mulaw", "alaw", "a-law")
+
+
+def _output_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--force", action="store_true", help="overwrite OUT if it exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
+    p.add_argument("--progress", action="store_true", help="draw the progress bar even when stderr is not a terminal")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,14 +469,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        status = _run(args)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            print(f"quantsig: warning: {w.message}", file=sys.stderr)
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    import soundfile as sf
+
     try:
         return int(args.func(args))
     except _UsageError as e:
-        print(f"quantsig: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e), 2)
+    except _DataError as e:
+        return _fail(str(e), 1)
     except KeyboardInterrupt:
         print("quantsig: interrupted", file=sys.stderr)
         return 130
+    except (QuantsigError, ValueError, TypeError, sf.SoundFileError) as e:
+        return _fail(_one_line(e), 1)
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        return _fail(f"cannot access{where}: {e.strerror or e}", 1)
+    except MemoryError:
+        return _fail("out of memory", 1)
+    except Exception as e:  # a bug: still one line, the traceback on request
+        if os.environ.get("QUANTSIG_DEBUG"):
+            raise
+        return _fail(f"internal error: {type(e).__name__}: {_one_line(e)} (QUANTSIG_DEBUG=1 shows the traceback)", 1)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _fail(msg: str, status: int) -> int:
+    print(f"quantsig: error: {msg}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -129,8 +129,16 @@ class StreamStats:
     def msamples_per_s(self) -> float:
         return self.samples * self.channels / self.seconds / 1e6 if self.seconds > 0 else float("inf")
 
+    @property
+    def step(self) -> float | None:
+        """The residual step used (``None`` in ``quantizer`` mode); what a ``bits_per_sample``
+        or ``snr_db`` search chose."""
+        return self.extra.get("step")
+
     def summary(self) -> str:
         """One line: ratio, bits per sample, SNR, max error, speed."""
+        if self.samples == 0:
+            return f"empty stream ({self.file_bytes} bytes)"
         snr = "inf" if math.isinf(self.snr_db) else f"{self.snr_db:.2f}"
         err = f"{self.max_abs_error:.6g}"
         return (
@@ -186,19 +194,38 @@ class _Config:
         return self.stereo and self.channels == 2 and self.mode == "lossless"
 
     def doc_fields(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "dtype": self.dtype.newbyteorder("<").str,
-            "channels": self.channels,
-            "frame_size": self.frame_size,
-            "block_size": self.block_size,
-            "max_order": self.max_order,
-            "stereo": self.stereo,
-            "contexts": self.n_ctx,
-            "step": self.step if self.mode != "quantizer" else None,
-            "bound": None if math.isinf(self.bound) else self.bound,
-            "quantizer": None if self.quantizer is None else self.quantizer.get_config(),
-        }
+        """Header fields; those equal to their defaults are left out (a stream of a thousand
+        samples should not pay for a verbose header)."""
+        doc: dict[str, Any] = {"mode": self.mode, "dtype": self.dtype.newbyteorder("<").str}
+        for key, value in (
+            ("channels", self.channels),
+            ("frame_size", self.frame_size),
+            ("block_size", self.block_size),
+            ("max_order", self.max_order),
+            ("stereo", self.stereo),
+            ("contexts", self.n_ctx),
+        ):
+            if value != _defaults(self.frame_size)[key]:
+                doc[key] = value
+        if self.mode == "quantizer":
+            assert self.quantizer is not None
+            doc["quantizer"] = self.quantizer.get_config()
+        else:
+            doc["step"] = self.step
+            if not math.isinf(self.bound):
+                doc["bound"] = self.bound
+        return doc
+
+
+def _defaults(frame_size: int) -> dict[str, Any]:
+    return {
+        "channels": 1,
+        "frame_size": DEFAULT_FRAME_SIZE,
+        "block_size": min(DEFAULT_BLOCK_SIZE, frame_size),
+        "max_order": _lpc.MAX_ORDER,
+        "stereo": True,
+        "contexts": DEFAULT_CONTEXTS,
+    }
 
 
 def _check_float_param(value: Any, name: str) -> float:
@@ -281,8 +308,8 @@ def _make_config(
 
 def _config_from_doc(doc: dict[str, Any]) -> _Config:
     """Validate a stream header (untrusted)."""
-    def get(key: str, types: tuple[type, ...]) -> Any:
-        v = doc.get(key)
+    def get(key: str, types: tuple[type, ...], default: Any = None) -> Any:
+        v = doc.get(key, default)
         if not isinstance(v, types) or isinstance(v, bool) and bool not in types:
             raise _corrupt(f"header field {key!r} is invalid: {v!r}")
         return v
@@ -295,12 +322,15 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
     if dstr not in allowed:
         raise _corrupt(f"unsupported sample dtype {dstr!r}")
     dtype = np.dtype(allowed[dstr])
-    channels = get("channels", (int,))
-    frame_size = get("frame_size", (int,))
-    block_size = get("block_size", (int,))
-    max_order = get("max_order", (int,))
-    contexts = get("contexts", (int,))
-    stereo = get("stereo", (bool,))
+    channels = get("channels", (int,), 1)
+    frame_size = get("frame_size", (int,), DEFAULT_FRAME_SIZE)
+    if not isinstance(frame_size, int) or isinstance(frame_size, bool) or frame_size < 1:
+        raise _corrupt(f"header field 'frame_size' is invalid: {frame_size!r}")
+    d = _defaults(frame_size)
+    block_size = get("block_size", (int,), d["block_size"])
+    max_order = get("max_order", (int,), d["max_order"])
+    contexts = get("contexts", (int,), d["contexts"])
+    stereo = get("stereo", (bool,), d["stereo"])
     if not 1 <= channels <= MAX_CHANNELS:
         raise _corrupt(f"{channels} channels (1 to {MAX_CHANNELS} allowed)")
     if not 1 <= frame_size or frame_size * channels > MAX_FRAME_CELLS:
@@ -330,6 +360,7 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
         if mode == "lossless" and step != 1:
             raise _corrupt("a lossless stream must have step 1")
         cfg.step = step
+        cfg.bound = float(step // 2)
     else:
         if mode == "lossless":
             raise _corrupt("a float stream cannot be lossless")
@@ -431,7 +462,7 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
                 out.append(mode)
                 chosen = [(rep, found[rep][0]) for rep in STEREO_MODES[mode]]
             else:
-                chosen = [(c, _lpc.analyze(repf[c], start, end, cfg.max_order, step=float(step))[0]) for c in range(ch)]
+                chosen = [(c, _lpc.analyze(repf[c], start, end, cfg.max_order, step=None if lossless else float(step))[0]) for c in range(ch)]
             for s, (rep, p) in enumerate(chosen):
                 _put_predictor(out, p)
                 crev, order, shift = p.int_kernel_args()
@@ -658,7 +689,8 @@ class StreamWriter:
         self.max_order = check_int(max_order, "max_order", low=0, high=_lpc.MAX_ORDER)
         self.contexts = check_int(contexts, "contexts", low=1, high=MAX_CONTEXTS)
         if sample_rate is not None:
-            sample_rate = _check_float_param(sample_rate, "sample_rate")
+            rate = _check_float_param(sample_rate, "sample_rate")
+            sample_rate = int(rate) if rate == int(rate) else rate
         self.sample_rate = sample_rate
         from .codec import _check_metadata
 
@@ -704,15 +736,16 @@ class StreamWriter:
         q = cfg.quantizer
         if q is not None and q.requires_fit and not q.is_fitted():
             cfg.quantizer = type(q).from_config(q.get_config()).fit(first_frame)
-        doc = {
-            "format": "quantsig",
-            "kind": "stream",
-            "stream_version": 1,
-            "ndim": self._ndim or (1 if self.channels == 1 else 2),
-            "sample_rate": self.sample_rate,
-            "metadata": self.metadata,
-            **cfg.doc_fields(),
-        }
+        if cfg.mode != "quantizer":
+            self.stats.extra["step"] = cfg.step
+        doc: dict[str, Any] = {"format": "quantsig", "kind": "stream", **cfg.doc_fields()}
+        ndim = self._ndim or (1 if self.channels == 1 else 2)
+        if ndim != (1 if self.channels == 1 else 2):
+            doc["ndim"] = ndim
+        if self.sample_rate is not None:
+            doc["sample_rate"] = self.sample_rate
+        if self.metadata:
+            doc["metadata"] = self.metadata
         self._writer = _c.ContainerWriter(self._emit, doc)
 
     @property
@@ -937,7 +970,7 @@ class StreamReader:
         except BaseException:
             self._src.close()
             raise
-        ndim = doc.get("ndim")
+        ndim = doc.get("ndim", 1 if self._cfg.channels == 1 else 2)
         self.ndim = ndim if ndim in (1, 2) and not (ndim == 1 and self._cfg.channels != 1) else 2
         sr = doc.get("sample_rate")
         self.sample_rate = sr if isinstance(sr, (int, float)) and not isinstance(sr, bool) else None

@@ -97,7 +97,7 @@ def analyze(
     end: int,
     max_order: int = MAX_ORDER,
     precision: int = PRECISION,
-    step: float = 1.0,
+    step: float | None = None,
     candidates: int = 3,
 ) -> tuple[Predictor, float]:
     """Choose a predictor for ``x[start:end]`` (``x`` float64; samples before ``start`` are the
@@ -107,7 +107,7 @@ def analyze(
     autocorrelation gives every order up to ``max_order``; the ``candidates`` orders with the
     lowest estimated cost (Gaussian entropy of the Levinson error plus ``precision + 2`` bits
     per coefficient) are quantized and priced on the actual residual (partitioned Laplacian
-    estimate, :func:`quantsig.kernels.lpc.residual_cost`; for ``step > 1`` on a simulated
+    estimate, :func:`quantsig.kernels.lpc.residual_cost`; with a residual ``step`` on a simulated
     closed loop, :func:`quantsig.kernels.lpc.closed_loop_cost`); the cheapest predictor,
     order 0 included, wins.
 
@@ -118,11 +118,11 @@ def analyze(
     """
     n = end - start
     max_order = min(max_order, n - 1)
-    scratch = np.empty(x.size) if step > 1.0 else None
+    scratch = None if step is None else np.empty(x.size)
 
     def price(crev: np.ndarray, order: int) -> float:
-        if scratch is None:
-            return float(_k.residual_cost(x, start, end, crev, order, 1.0 / step, 64))
+        if step is None:
+            return float(_k.residual_cost(x, start, end, crev, order, 1.0, 64))
         return float(_k.closed_loop_cost(x, start, end, crev, order, step, 64, scratch))
 
     best, best_cost = ZERO, price(np.zeros(0), 0)
@@ -141,7 +141,7 @@ def analyze(
         # Closed loop, the predictor sees the reconstruction: the signal plus the quantization
         # noise (variance step**2 / 12, white). Fitting to that (adding it to the zero lag)
         # keeps the coefficients from amplifying the noise at coarse steps.
-        r[0] = r[0] * (1.0 + 1e-9) + (norm * step * step / 12.0 if step > 1.0 else 0.0)
+        r[0] = r[0] * (1.0 + 1e-9) + (0.0 if step is None else norm * step * step / 12.0)
         top = _k.levinson(r, np.int64(max_order), coefs, err)
         if top < 1:
             continue
@@ -149,7 +149,7 @@ def analyze(
             (0.5 * n * math.log2(max(err[p] / norm, 1e-30)) + p * coef_bits, p) for p in range(1, top + 1)
         )
         tried = [p for _, p in est[:candidates]]
-        if step > 1.0:  # closed loop: low orders amplify the quantization noise least
+        if step is not None:  # closed loop: low orders amplify the quantization noise least
             tried += [p for p in (1, 2, 4, 8) if p <= top and p not in tried]
         for p in tried:
             pred = quantize_coefficients(coefs[p - 1, :p], precision)
