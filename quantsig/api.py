@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mmap
 import os
 import tempfile
 from typing import Any
@@ -101,7 +100,7 @@ def compress(
     return blob
 
 
-def _kind(buf: memoryview) -> str:
+def _kind(buf: memoryview | _c.FileView) -> str:
     doc = _c.read_header(buf).doc
     return "stream" if doc.get("kind") == "stream" else "array"
 
@@ -219,24 +218,12 @@ def info(source: PathLike | bytes | memoryview) -> dict[str, Any]:
 
             return describe_stream(source)
         return describe(source)
-    # Map the file rather than read it: only the header, the index and the frame headers are
-    # touched, so describing a large file costs a few pages, not its size.
+    # Read only the header, the index and the frame headers: describing a large file costs a
+    # few reads, not its size.
     with open(source, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
-            return describe(b"")
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            try:
-                with memoryview(mm) as mv:
-                    if _kind(mv) != "stream":
-                        return describe(mv)
-            except CorruptFileError as e:
-                # re-raise without the traceback, whose frames hold views of the mapping
-                # (the mapping cannot close while they exist)
-                err = CorruptFileError(str(e))
-            else:
-                err = None
-    if err is not None:
-        raise err
-    from .stream import describe_stream
+        view = _c.FileView(f.fileno())
+        if len(view) and _kind(view) == "stream":
+            from .stream import describe_stream
 
-    return describe_stream(source)
+            return describe_stream(f)
+        return describe(view)

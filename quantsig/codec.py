@@ -286,9 +286,9 @@ def decode_bytes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_O
     return values.reshape(plan.shape).astype(plan.dtype, copy=False)
 
 
-def describe(data: bytes | memoryview) -> dict[str, Any]:
+def describe(data: bytes | memoryview | _c.FileView) -> dict[str, Any]:
     """What a ``.qsg`` file holds, read from its header and index without decoding payloads."""
-    buf = memoryview(data).cast("B")
+    buf = _c._view(data)
     header = _c.read_header(buf)
     plan = _Plan(header, max_output_bytes=1 << 62)
     frames = _c.read_index(buf, header)

@@ -21,6 +21,7 @@ and against hard limits before anything is allocated; any violation raises
 from __future__ import annotations
 
 import json
+import os
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ __all__ = [
     "scan_frames",
     "frame_payload",
     "UnsupportedVersionError",
+    "FileView",
 ]
 
 MAGIC = b"\x89QSG\r\n\x1a\n"
@@ -105,6 +107,39 @@ class FrameInfo:
 
 def _corrupt(msg: str) -> CorruptFileError:
     return CorruptFileError(f"corrupt quantsig file: {msg}")
+
+
+class FileView:
+    """A file's bytes by slicing, read on demand with ``os.pread``.
+
+    :func:`read_header`, :func:`read_index`, :func:`scan_frames` and :func:`frame_payload`
+    accept it in place of a buffer, so a reader touches only the bytes it parses (the header,
+    the index, one frame header per frame) and its memory does not grow with the file. (A
+    memory map would do the same in principle, but the kernel maps pages around each touched
+    one, so parsing one frame header per 30 KB frame maps the whole file.)
+    """
+
+    def __init__(self, fileno: int) -> None:
+        self._fd = fileno
+        self._size = os.fstat(fileno).st_size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: slice) -> bytes:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("FileView supports contiguous slices only")
+        start, stop, _ = key.indices(self._size)
+        if stop <= start:
+            return b""
+        data = os.pread(self._fd, stop - start, start)
+        if len(data) != stop - start:
+            raise _corrupt(f"the file changed while reading: {stop - start} bytes at {start} are not all there")
+        return data
+
+
+def _view(buf: Any) -> Any:
+    return buf if isinstance(buf, FileView) else memoryview(buf).cast("B")
 
 
 # ---------------------------------------------------------------------------- arrays in JSON
@@ -192,7 +227,7 @@ def read_header(buf: bytes | memoryview) -> Header:
     CorruptFileError
         Wrong magic, truncation, checksum mismatch, malformed JSON or arrays.
     """
-    mv = memoryview(buf).cast("B")
+    mv = _view(buf)
     r = _Reader(mv, 0, len(mv), "header")
     if len(mv) < len(MAGIC) or bytes(mv[: len(MAGIC)]) != MAGIC:
         raise _corrupt("not a quantsig file (bad magic bytes)")
@@ -277,7 +312,7 @@ def _parse_frame_head(mv: memoryview, offset: int, end: int) -> FrameInfo:
 
 def frame_payload(buf: bytes | memoryview, info: FrameInfo) -> memoryview:
     """The verified payload of a frame (CRC checked)."""
-    mv = memoryview(buf).cast("B")
+    mv = _view(buf)
     head_end = info.offset + _FRAME_HEAD.size
     pend = head_end + info.payload_len
     (crc,) = _CRC.unpack(mv[pend : pend + _CRC.size])
@@ -288,7 +323,7 @@ def frame_payload(buf: bytes | memoryview, info: FrameInfo) -> memoryview:
 
 def read_index(buf: bytes | memoryview, header: Header) -> list[FrameInfo] | None:
     """Read and verify the index at the end of the file (None when the file has no trailer)."""
-    mv = memoryview(buf).cast("B")
+    mv = _view(buf)
     n = len(mv)
     if n - header.end < _TRAILER.size:
         return None
@@ -335,7 +370,7 @@ def scan_frames(buf: bytes | memoryview, header: Header) -> Iterator[FrameInfo]:
     Stops quietly at the index marker, at the end of the buffer, or at an incomplete frame;
     a damaged complete frame raises.
     """
-    mv = memoryview(buf).cast("B")
+    mv = _view(buf)
     n = len(mv)
     offset = header.end
     first = 0

@@ -31,7 +31,6 @@ The frame layout is specified in ``docs/format.md`` ("stream frames").
 from __future__ import annotations
 
 import math
-import mmap
 import os
 import time
 from bisect import bisect_right
@@ -888,20 +887,9 @@ class _Source:
             f.seek(0)
             self.mem = memoryview(f.read()).cast("B")
             return _layout(self.mem) + (len(self.mem),)
-        size = os.fstat(fileno).st_size
-        if size == 0:
-            return _layout(memoryview(b"")) + (0,)
-        # Map only to read the header and the index (one page per frame header), then unmap:
-        # frames are read one at a time, so memory does not grow with the stream.
-        with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as mm:
-            try:
-                header, frames, complete = _layout(memoryview(mm))
-            except CorruptFileError as e:
-                err = CorruptFileError(str(e))
-            else:
-                header.arrays = {}
-                return header, frames, complete, size
-        raise err
+        view = _c.FileView(fileno)  # reads only the header, the index and frame headers
+        header, frames, complete = _layout(view)
+        return header, frames, complete, len(view)
 
     def frame_bytes(self, info: _c.FrameInfo) -> memoryview:
         if self.mem is not None:
@@ -919,7 +907,7 @@ class _Source:
         self._file = None
 
 
-def _layout(buf: memoryview) -> tuple[_c.Header, list[_c.FrameInfo], bool]:
+def _layout(buf: memoryview | _c.FileView) -> tuple[_c.Header, list[_c.FrameInfo], bool]:
     header = _c.read_header(buf)
     frames = _c.read_index(buf, header)
     complete = frames is not None

@@ -49,6 +49,27 @@ EXPECTED_ROWS = (
         for source in ("gauss2", "gauss4", "gauss8", "laplace", "cauchy")
         for op in ("encode", "decode")
     ),
+    *(
+        f"stream.lossless.{audio}.{what}"
+        for audio in ("pluck16", "audiotest", "speech8k", "music44k")
+        for what in ("size.vs_flac8", "size.vs_flac5", "size.vs_zstd19", "size.vs_zstd3",
+                     "encode.vs_flac5", "decode.vs_flac5")
+    ),
+    *(
+        f"stream.maxerr.{data}.{bound}.vs_{peer}"
+        for data in ("ecg", "sst_nino3", "co2", "elnino", "sunspots", "nile",
+                     "pluck16", "audiotest", "speech8k", "music44k")
+        for bound in ("1e-2", "1e-3", "1e-4")
+        for peer in ("pysz", "h5sz3", "zfp")
+    ),
+    "stream.maxerr.geomean.vs_pysz",
+    *(
+        f"stream.{what}.{audio}.{peer}"
+        for what, peer in (("bits4", "vs_ima_adpcm"), ("g711", "vs_lin2ulaw"))
+        for audio in ("pluck16", "audiotest", "speech8k", "music44k")
+    ),
+    "stream.memory.write.vs_10x_shorter",
+    "stream.memory.read.vs_10x_shorter",
 )
 
 
