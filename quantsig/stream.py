@@ -415,6 +415,71 @@ def _get_predictor(r: _Reader, cfg: _Config) -> _lpc.Predictor:
     return _lpc.Predictor(coefs, shift)
 
 
+#: A block may be split in halves, recursively, this many times (4096 -> down to 512 rows)...
+SPLIT_DEPTH = 3
+#: ...as long as each half keeps at least this many rows.
+MIN_SPLIT = 256
+_Leaf = tuple[int, int, _lpc.Predictor]
+
+
+def _splittable(start: int, end: int, depth: int) -> bool:
+    return depth > 0 and end - start >= 2 * MIN_SPLIT
+
+
+def _plan_block(x: np.ndarray, start: int, end: int, max_order: int, step: float | None) -> tuple[float, int, list[_Leaf]]:
+    """Predictors for ``x[start:end]``: one for the block, or (recursively) one per half where
+    that is cheaper: a block holding an onset or a change of sound is predicted better in
+    parts. Returns the estimated cost in bits, the split flags (one bit per splittable node,
+    preorder, a node's whole subtree reserved even when it is not split; LSB first) and the
+    leaves."""
+    cost, flags, leaves = _best_split(x, start, end, SPLIT_DEPTH, max_order, step)
+    return cost, sum(f << i for i, f in enumerate(flags)), leaves
+
+
+def _best_split(x: np.ndarray, a: int, b: int, depth: int, max_order: int, step: float | None) -> tuple[float, list[int], list[_Leaf]]:
+    # a plain recursive function, not a closure: a self-referencing closure is a reference
+    # cycle, which would keep each frame's arrays alive until the garbage collector runs
+    p, cost = _lpc.analyze(x, a, b, max_order, step=step)
+    if not _splittable(a, b, depth):
+        return cost, [], [(a, b, p)]
+    m = (a + b) // 2
+    c1, f1, l1 = _best_split(x, a, m, depth - 1, max_order, step)
+    c2, f2, l2 = _best_split(x, m, b, depth - 1, max_order, step)
+    if c1 + c2 + 16 < cost:  # 16 bits: the second predictor's order and shift bytes
+        return c1 + c2, [1] + f1 + f2, l1 + l2
+    return cost, [0] * (1 + _flag_count(a, m, depth - 1) + _flag_count(m, b, depth - 1)), [(a, b, p)]
+
+
+def _flag_count(start: int, end: int, depth: int) -> int:
+    if not _splittable(start, end, depth):
+        return 0
+    m = (start + end) // 2
+    return 1 + _flag_count(start, m, depth - 1) + _flag_count(m, end, depth - 1)
+
+
+def _split_spans(flags: int, pos: int, a: int, b: int, depth: int, spans: list[tuple[int, int]]) -> int:
+    """Append the leaves that ``flags`` describe for ``[a, b)``; returns the next flag position."""
+    if not _splittable(a, b, depth):
+        spans.append((a, b))
+        return pos
+    m = (a + b) // 2
+    if (flags >> pos) & 1:
+        pos = _split_spans(flags, pos + 1, a, m, depth - 1, spans)
+        return _split_spans(flags, pos, m, b, depth - 1, spans)
+    spans.append((a, b))
+    return pos + 1 + _flag_count(a, m, depth - 1) + _flag_count(m, b, depth - 1)
+
+
+def _get_leaves(r: _Reader, cfg: _Config, start: int, end: int) -> list[_Leaf]:
+    """Parse one block's split flags (a byte) and the predictors of its leaves."""
+    flags = r.byte("split flags")
+    if flags >> _flag_count(start, end, SPLIT_DEPTH):
+        raise _corrupt("split flags name blocks that cannot be split")
+    spans: list[tuple[int, int]] = []
+    _split_spans(flags, 0, start, end, SPLIT_DEPTH, spans)
+    return [(a, b, _get_predictor(r, cfg)) for a, b in spans]
+
+
 def _blocks(rows: int, block_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + block_size, rows)) for s in range(0, rows, block_size)]
 
@@ -434,45 +499,82 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
         assert q is not None
         codes = q.encode(x)
         return encode_symbols(codes.reshape(-1)), q.decode(codes, dtype=cfg.dtype)
-    out = bytearray([_FRAME_VERSION])
-    blocks = _blocks(rows, cfg.block_size)
     if cfg.is_int:
         X = x.astype(np.int64)
-        w = 0
+        plain = _encode_int_frame(cfg, X, x)
         if cfg.mode == "lossless":
-            w = min(_trailing_zeros(int(np.bitwise_or.reduce(X, axis=None))), 62)
-            if w:
-                X >>= w
+            table, idx = np.unique(X, return_inverse=True)
+            span = int(X.max()) - int(X.min()) + 1
+            if table.size <= _MAX_MAP and 4 * table.size <= span:
+                mapped = _encode_int_frame(cfg, idx.reshape(X.shape).astype(np.int64), x, table)
+                if len(mapped[0]) < len(plain[0]):
+                    return mapped
+        return plain
+    return _encode_float_frame(cfg, x)
+
+
+#: Largest value table a frame may carry (integer lossless "value map").
+_MAX_MAP = 1 << 16
+_MAP_FLAG = 0x80
+
+
+def _encode_int_frame(cfg: _Config, X: np.ndarray, x: np.ndarray, table: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
+    """Integer frame: ``X`` (int64 rows x channels) is the samples, or with ``table`` their
+    indices into the frame's sorted distinct values (data that takes few distinct values, e.g.
+    decoded mu-law or A-law, costs what its indices cost)."""
+    rows, ch = X.shape
+    out = bytearray([_FRAME_VERSION])
+    blocks = _blocks(rows, cfg.block_size)
+    w = 0
+    if cfg.mode == "lossless" and table is None:
+        w = min(_trailing_zeros(int(np.bitwise_or.reduce(X, axis=None))), 62)
+        if w:
+            X = X >> w
+    if table is None:
         out.append(w)
-        stereo = cfg.use_stereo
-        reps = to_stereo(X[:, 0], X[:, 1]) if stereo else np.ascontiguousarray(X.T)
-        repf = reps.astype(np.float64)
-        lossless = cfg.mode == "lossless"
-        Y = reps if lossless else np.zeros_like(reps)
-        n_slots = 2 if stereo else ch
-        Q = np.empty((n_slots, rows), np.int64)
-        lo, hi = _int_limits(cfg)
-        step = int(cfg.step)
-        for start, end in blocks:
-            if stereo:
-                # price all four representations, code the cheapest pair (FLAC's exhaustive -m)
-                found = [_lpc.analyze(repf[k], start, end, cfg.max_order) for k in range(4)]
-                mode = int(np.argmin([found[a][1] + found[b][1] for a, b in STEREO_MODES]))
-                out.append(mode)
-                chosen = [(rep, found[rep][0]) for rep in STEREO_MODES[mode]]
-            else:
-                chosen = [(c, _lpc.analyze(repf[c], start, end, cfg.max_order, step=None if lossless else float(step))[0]) for c in range(ch)]
-            for s, (rep, p) in enumerate(chosen):
+    else:
+        out.append(_MAP_FLAG)
+        _put_uvarint(out, int(table.size))
+        blob = encode_residuals(np.diff(table, prepend=np.int64(0)))
+        _put_uvarint(out, len(blob))
+        out += blob
+    stereo = cfg.use_stereo
+    reps = to_stereo(X[:, 0], X[:, 1]) if stereo else np.ascontiguousarray(X.T)
+    repf = reps.astype(np.float64)
+    lossless = cfg.mode == "lossless"
+    Y = reps if lossless else np.zeros_like(reps)
+    n_slots = 2 if stereo else ch
+    Q = np.empty((n_slots, rows), np.int64)
+    lo, hi = _int_limits(cfg)
+    step = int(cfg.step)
+    rstep = None if lossless else float(step)
+    for start, end in blocks:
+        if stereo:
+            # price all four representations, code the cheapest pair (FLAC's exhaustive -m)
+            found = [_plan_block(repf[k], start, end, cfg.max_order, rstep) for k in range(4)]
+            mode = int(np.argmin([found[a][0] + found[b][0] for a, b in STEREO_MODES]))
+            out.append(mode)
+            chosen = [(rep, found[rep]) for rep in STEREO_MODES[mode]]
+        else:
+            chosen = [(c, _plan_block(repf[c], start, end, cfg.max_order, rstep)) for c in range(ch)]
+        for s, (rep, (_, flags, leaves)) in enumerate(chosen):
+            out.append(flags)
+            for a, b, p in leaves:
                 _put_predictor(out, p)
                 crev, order, shift = p.int_kernel_args()
                 if lossless:
-                    _k.residual_int(reps[rep], start, end, crev, order, shift, Q[s])
+                    _k.residual_int(reps[rep], a, b, crev, order, shift, Q[s])
                 else:
-                    _k.encode_int(reps[rep], start, end, crev, order, shift, step, lo, hi, Y[rep], Q[s])
-        recon_rows = x if lossless else Y.T
-        _put_residuals(out, Q, cfg)
-        return bytes(out), recon_rows.astype(cfg.dtype, copy=False)
-    # float data
+                    _k.encode_int(reps[rep], a, b, crev, order, shift, step, lo, hi, Y[rep], Q[s])
+    recon_rows = x if lossless else Y.T
+    _put_residuals(out, Q, cfg)
+    return bytes(out), recon_rows.astype(cfg.dtype, copy=False)
+
+
+def _encode_float_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
+    rows, ch = x.shape
+    out = bytearray([_FRAME_VERSION])
+    blocks = _blocks(rows, cfg.block_size)
     X = np.ascontiguousarray(x.T, dtype=np.float64)
     if not np.all(np.isfinite(X)):
         bad = int(np.count_nonzero(~np.isfinite(X)))
@@ -484,9 +586,11 @@ def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
     f32 = cfg.dtype == np.float32
     for start, end in blocks:
         for c in range(ch):
-            p = _lpc.analyze(X[c], start, end, cfg.max_order, step=cfg.step)[0]
-            _put_predictor(out, p)
-            _k.encode_float(X[c], start, end, *p.float_kernel_args(), cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
+            _, flags, leaves = _plan_block(X[c], start, end, cfg.max_order, cfg.step)
+            out.append(flags)
+            for a, b, p in leaves:
+                _put_predictor(out, p)
+                _k.encode_float(X[c], a, b, *p.float_kernel_args(), cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
     _put_residuals(out, Q, cfg)
     pos = np.flatnonzero(E.reshape(-1))
     _put_uvarint(out, int(pos.size))
@@ -523,7 +627,18 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
     if version != _FRAME_VERSION:
         raise _corrupt(f"unknown frame version {version}")
     w = r.byte("wasted bits")
-    if w > 62 or (w and cfg.mode != "lossless"):
+    table = None
+    if w == _MAP_FLAG and cfg.mode == "lossless":
+        n_map = r.uvarint("value-map size")
+        if not 1 <= n_map <= min(_MAX_MAP, rows * ch):
+            raise _corrupt(f"value map of {n_map} values in a frame of {rows * ch} samples")
+        blen = r.uvarint("value-map length")
+        deltas = decode_residuals(r.take(blen, "value map"), n_map)
+        if np.any(deltas[1:] <= 0):
+            raise _corrupt("the value map is not strictly increasing")
+        table = np.cumsum(deltas)
+        w = 0
+    elif w > 62 or (w and cfg.mode != "lossless"):
         raise _corrupt(f"invalid wasted-bits shift {w}")
     blocks = _blocks(rows, cfg.block_size)
     if cfg.is_int:
@@ -531,15 +646,14 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         n_reps = 4 if stereo else ch
         n_slots = 2 if stereo else ch
         plan = []
-        for _ in blocks:
+        for start, end in blocks:
             if stereo:
                 mode = r.byte("stereo mode")
                 if mode >= len(STEREO_MODES):
                     raise _corrupt(f"unknown stereo mode {mode}")
             else:
                 mode = -1
-            preds = [_get_predictor(r, cfg) for _ in range(n_slots)]
-            plan.append((mode, preds))
+            plan.append((mode, [_get_leaves(r, cfg, start, end) for _ in range(n_slots)]))
         Q = _get_residuals(r, n_slots, rows, cfg)
         reps = np.zeros((n_reps, rows), np.int64)
         lo, hi = _int_limits(cfg)
@@ -547,11 +661,12 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         for (start, end), (mode, preds) in zip(blocks, plan):
             slots = STEREO_MODES[mode] if stereo else tuple(range(ch))
             for s, rep in enumerate(slots):
-                crev, order, shift = preds[s].int_kernel_args()
-                if cfg.mode == "lossless":
-                    _k.decode_lossless(Q[s], start, end, crev, order, shift, reps[rep])
-                else:
-                    _k.decode_int(Q[s], start, end, crev, order, shift, step, lo, hi, reps[rep])
+                for a, b, p in preds[s]:
+                    crev, order, shift = p.int_kernel_args()
+                    if cfg.mode == "lossless":
+                        _k.decode_lossless(Q[s], a, b, crev, order, shift, reps[rep])
+                    else:
+                        _k.decode_int(Q[s], a, b, crev, order, shift, step, lo, hi, reps[rep])
             if stereo:
                 a, b = reps[slots[0], start:end], reps[slots[1], start:end]
                 L, R = from_stereo(a, b, mode)
@@ -559,11 +674,15 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         if r.pos != len(payload):
             raise _corrupt("frame has unexpected trailing bytes")
         values = (reps[:2] if stereo else reps) << w
+        if table is not None:
+            if values.size and (values.min() < 0 or values.max() >= table.size):
+                raise _corrupt("decoded indices fall outside the value map")
+            values = table[values]
         info = np.iinfo(cfg.dtype)
         if values.size and (values.min() < info.min or values.max() > info.max):
             raise _corrupt(f"decoded samples fall outside the {cfg.dtype.name} range")
         return values.T.astype(cfg.dtype)
-    plan_f = [[_get_predictor(r, cfg) for _ in range(ch)] for _ in blocks]
+    plan_f = [[_get_leaves(r, cfg, start, end) for _ in range(ch)] for start, end in blocks]
     Q = _get_residuals(r, ch, rows, cfg)
     n_exc = r.uvarint("exception count")
     if n_exc > rows * ch:
@@ -587,13 +706,13 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
     for c in range(ch):
         sel = chan == c
         cpos, cval = pos[sel] - c * rows, vals[sel]
-        for (start, end), preds in zip(blocks, plan_f):
-            k0, k1 = np.searchsorted(cpos, [start, end])
-            p = preds[c]
-            status = _k.decode_float(Q[c], start, end, *p.float_kernel_args(), cfg.step, f32,
-                                     cpos[k0:k1], cval[k0:k1], Y[c])
-            if status:
-                raise _corrupt("exception positions are inconsistent")
+        for preds in plan_f:
+            for a, b, p in preds[c]:
+                k0, k1 = np.searchsorted(cpos, [a, b])
+                status = _k.decode_float(Q[c], a, b, *p.float_kernel_args(), cfg.step, f32,
+                                         cpos[k0:k1], cval[k0:k1], Y[c])
+                if status:
+                    raise _corrupt("exception positions are inconsistent")
     if not np.all(np.isfinite(Y)):
         raise _corrupt("decoded samples are not finite")
     return Y.T.astype(cfg.dtype)
