@@ -209,10 +209,10 @@ class _Config:
         if self.mode == "quantizer":
             assert self.quantizer is not None
             doc["quantizer"] = self.quantizer.get_config()
-        else:
+        elif self.mode == "max_abs_error":
+            doc["bound"] = int(self.bound) if self.is_int else self.bound  # the step follows from it
+        elif self.mode == "step":
             doc["step"] = self.step
-            if not math.isinf(self.bound):
-                doc["bound"] = self.bound
         return doc
 
 
@@ -237,9 +237,11 @@ def _check_float_param(value: Any, name: str) -> float:
     return v
 
 
-def _float_margin(dtype: np.dtype, bound: float) -> float:
-    """How much smaller than ``bound`` the half step must be for rounding to keep the bound."""
-    return bound * 2.0**-20
+def _float_step(bound: float) -> float:
+    """The residual step of a float bound: a hair under ``2 * bound``, so that the rounding of
+    the reconstruction rarely pushes a sample over (those that would are stored exactly).
+    The reader derives it from the bound in the header the same way."""
+    return 2.0 * (bound - bound * 2.0**-20)
 
 
 def _make_config(
@@ -294,7 +296,7 @@ def _make_config(
             return _Config(mode="max_abs_error" if m else "lossless", step=2 * m + 1, bound=float(m), **base)
         if e == 0.0:
             raise ValueError(f"max_abs_error=0 on {name} data: give a positive bound")
-        return _Config(mode="max_abs_error", step=2.0 * (e - _float_margin(dtype, e)), bound=e, **base)
+        return _Config(mode="max_abs_error", step=_float_step(e), bound=e, **base)
     s = _check_float_param(step, "step")
     if kind == "i":
         if s != int(s) or s < 1:
@@ -352,25 +354,31 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
         if cfg.quantizer.dim != 1 or dtype.name not in cfg.quantizer.input_dtypes:
             raise _corrupt(f"quantizer {cfg.quantizer!r} does not code {dtype.name} samples")
         return cfg
-    step = doc.get("step")
-    if cfg.is_int:
-        if not isinstance(step, int) or isinstance(step, bool) or not 1 <= step <= (1 << 33):
-            raise _corrupt(f"invalid integer step {step!r}")
-        if mode == "lossless" and step != 1:
-            raise _corrupt("a lossless stream must have step 1")
-        cfg.step = step
-        cfg.bound = float(step // 2)
-    else:
-        if mode == "lossless":
+    if mode == "lossless":
+        if not cfg.is_int:
             raise _corrupt("a float stream cannot be lossless")
-        if not isinstance(step, (int, float)) or isinstance(step, bool) or not (0 < step < math.inf):
-            raise _corrupt(f"invalid step {step!r}")
-        cfg.step = float(step)
+        cfg.step, cfg.bound = 1, 0.0
+    elif mode == "max_abs_error":
         bound = doc.get("bound")
-        if bound is not None:
-            if not isinstance(bound, (int, float)) or isinstance(bound, bool) or not bound >= 0:
+        if cfg.is_int:
+            if not isinstance(bound, int) or isinstance(bound, bool) or not 1 <= bound < (1 << 32):
+                raise _corrupt(f"invalid integer bound {bound!r}")
+            cfg.step, cfg.bound = 2 * bound + 1, float(bound)
+        else:
+            if not isinstance(bound, (int, float)) or isinstance(bound, bool) or not 0 < bound < math.inf:
                 raise _corrupt(f"invalid bound {bound!r}")
             cfg.bound = float(bound)
+            cfg.step = _float_step(cfg.bound)
+    else:
+        step = doc.get("step")
+        if cfg.is_int:
+            if not isinstance(step, int) or isinstance(step, bool) or not 1 <= step <= (1 << 33):
+                raise _corrupt(f"invalid integer step {step!r}")
+            cfg.step, cfg.bound = step, float(step // 2)
+        else:
+            if not isinstance(step, (int, float)) or isinstance(step, bool) or not 0 < step < math.inf:
+                raise _corrupt(f"invalid step {step!r}")
+            cfg.step = float(step)
     return cfg
 
 
@@ -856,7 +864,9 @@ class StreamWriter:
             cfg.quantizer = type(q).from_config(q.get_config()).fit(first_frame)
         if cfg.mode != "quantizer":
             self.stats.extra["step"] = cfg.step
-        doc: dict[str, Any] = {"format": "quantsig", "kind": "stream", **cfg.doc_fields()}
+        # no "format" key: the magic bytes say quantsig already, and a short series should
+        # not pay for saying it twice
+        doc: dict[str, Any] = {"kind": "stream", **cfg.doc_fields()}
         ndim = self._ndim or (1 if self.channels == 1 else 2)
         if ndim != (1 if self.channels == 1 else 2):
             doc["ndim"] = ndim
@@ -1066,7 +1076,7 @@ class StreamReader:
         try:
             header, frames, complete, size = self._src.layout()
             doc = header.doc
-            if doc.get("format") != "quantsig" or doc.get("kind") != "stream":
+            if doc.get("kind") != "stream" or doc.get("format", "quantsig") != "quantsig":
                 raise _corrupt("the file is not a quantsig stream (use quantsig.load for arrays)")
             self._cfg = _config_from_doc(doc)
             for f in frames:
