@@ -160,6 +160,10 @@ class StreamStats:
             **self.extra,
         }
 
+    def _add_exact(self, x: np.ndarray) -> None:
+        xf = x.astype(np.float64).ravel()
+        self.signal_energy += float(np.dot(xf, xf))
+
     def _add(self, x: np.ndarray, y: np.ndarray) -> None:
         xf = x.astype(np.float64)
         d = y.astype(np.float64) - xf
@@ -558,11 +562,12 @@ def _encode_int_frame(cfg: _Config, X: np.ndarray, x: np.ndarray, table: np.ndar
     rstep = None if lossless else float(step)
     for start, end in blocks:
         if stereo:
-            # price all four representations, code the cheapest pair (FLAC's exhaustive -m)
-            found = [_plan_block(repf[k], start, end, cfg.max_order, rstep) for k in range(4)]
-            mode = int(np.argmin([found[a][0] + found[b][0] for a, b in STEREO_MODES]))
+            # price all four representations with one predictor each, code the cheapest pair
+            # (FLAC's exhaustive -m), then split its blocks where that pays
+            whole = [_lpc.analyze(repf[k], start, end, cfg.max_order, step=rstep)[1] for k in range(4)]
+            mode = int(np.argmin([whole[a] + whole[b] for a, b in STEREO_MODES]))
             out.append(mode)
-            chosen = [(rep, found[rep]) for rep in STEREO_MODES[mode]]
+            chosen = [(rep, _plan_block(repf[rep], start, end, cfg.max_order, rstep)) for rep in STEREO_MODES[mode]]
         else:
             chosen = [(c, _plan_block(repf[c], start, end, cfg.max_order, rstep)) for c in range(ch)]
         for s, (rep, (_, flags, leaves)) in enumerate(chosen):
@@ -938,7 +943,10 @@ class StreamWriter:
         self._writer.add_frame(_c.FrameKind.STREAM, frame.shape[0], payload)
         if hasattr(self._file, "flush"):
             self._file.flush()
-        self.stats._add(frame, recon)
+        if self._cfg.mode == "lossless":
+            self.stats._add_exact(frame)
+        else:
+            self.stats._add(frame, recon)
         self.stats.samples += frame.shape[0]
         self._fill = 0
 

@@ -326,3 +326,88 @@ def closed_loop_cost(x, start, end, crev, order, step, part, y):
             acc = 0.0
             cnt = 0
     return total
+
+
+@jit
+def best_predictor(x, start, end, windows, max_order, precision, max_shift, step, candidates, scratch, out):
+    """The whole predictor search of :func:`quantsig.predictors.lpc.analyze` in one call.
+
+    For each row of ``windows``: windowed autocorrelation (plus the quantization noise
+    ``step**2/12`` on the zero lag when ``step > 0``), Levinson-Durbin, the ``candidates``
+    orders of lowest Gaussian estimate (and orders 1, 2, 4, 8 when ``step > 0``), each
+    quantized and priced on the residual (:func:`residual_cost`, or :func:`closed_loop_cost`
+    when ``step > 0``) plus ``precision + 2`` bits per coefficient. Order 0 competes too.
+    Writes the winner's integer coefficients to ``out`` and returns ``(cost, order, shift)``.
+    """
+    n = end - start
+    top_order = max_order if max_order < n - 1 else n - 1
+    closed = step > 0.0
+    empty = np.zeros(0)
+    if closed:
+        best_cost = closed_loop_cost(x, start, end, empty, 0, step, 64, scratch)
+    else:
+        best_cost = residual_cost(x, start, end, empty, 0, 1.0, 64)
+    best_order = 0
+    best_shift = 0
+    if top_order < 1:
+        return best_cost, best_order, best_shift
+    seg = x[start:end].copy()
+    r = np.empty(top_order + 1)
+    coefs = np.zeros((top_order, top_order))
+    err = np.zeros(top_order + 1)
+    qc = np.empty(top_order, np.int64)
+    crev = np.empty(top_order)
+    est = np.empty(top_order)
+    coef_bits = precision + 2
+    for wi in range(windows.shape[0]):
+        w = windows[wi]
+        autocorr(seg, w, top_order, r)
+        if not r[0] > 0.0:
+            continue
+        norm = 0.0
+        for i in range(n):
+            norm += w[i] * w[i]
+        r[0] = r[0] * (1.0 + 1e-9)
+        if closed:
+            r[0] += norm * step * step / 12.0
+        top = levinson(r, top_order, coefs, err)
+        if top < 1:
+            continue
+        for p in range(1, top + 1):
+            e = err[p] / norm
+            if e < 1e-30:
+                e = 1e-30
+            est[p - 1] = 0.5 * n * math.log2(e) + p * coef_bits
+        order_by = np.argsort(est[:top])
+        n_try = candidates if candidates < top else top
+        tried = np.zeros(top + 1, np.bool_)
+        extra = (1, 2, 4, 8)
+        total = n_try + (4 if closed else 0)
+        for t in range(total):
+            if t < n_try:
+                p = order_by[t] + 1
+            else:
+                p = extra[t - n_try]
+                if p > top:
+                    continue
+            if tried[p]:
+                continue
+            tried[p] = True
+            shift = quantize_coefs(coefs[p - 1, :p], precision, max_shift, qc[:p])
+            if shift < 0:
+                continue
+            scale = 2.0 ** (-shift)
+            for j in range(p):
+                crev[j] = qc[p - 1 - j] * scale
+            if closed:
+                cost = closed_loop_cost(x, start, end, crev[:p], p, step, 64, scratch)
+            else:
+                cost = residual_cost(x, start, end, crev[:p], p, 1.0, 64)
+            cost += p * coef_bits
+            if cost < best_cost:
+                best_cost = cost
+                best_order = p
+                best_shift = shift
+                for j in range(p):
+                    out[j] = qc[j]
+    return best_cost, best_order, best_shift

@@ -91,6 +91,13 @@ def _windows(n: int) -> list[np.ndarray]:
     return out
 
 
+@lru_cache(maxsize=16)
+def _window_stack(n: int) -> np.ndarray:
+    w = np.ascontiguousarray(np.stack(_windows(n)))
+    w.flags.writeable = False
+    return w
+
+
 def analyze(
     x: np.ndarray,
     start: int,
@@ -98,7 +105,7 @@ def analyze(
     max_order: int = MAX_ORDER,
     precision: int = PRECISION,
     step: float | None = None,
-    candidates: int = 3,
+    candidates: int = 2,
 ) -> tuple[Predictor, float]:
     """Choose a predictor for ``x[start:end]`` (``x`` float64; samples before ``start`` are the
     history the predictor sees).
@@ -117,17 +124,15 @@ def analyze(
         The predictor and its estimated cost in bits (residual plus coefficients).
     """
     n = end - start
-    max_order = min(max_order, n - 1)
-    scratch = None if step is None else np.empty(x.size)
-
-    def price(crev: np.ndarray, order: int) -> float:
-        if step is None:
-            return float(_k.residual_cost(x, start, end, crev, order, 1.0, 64))
-        return float(_k.closed_loop_cost(x, start, end, crev, order, step, 64, scratch))
-
-    best, best_cost = ZERO, price(np.zeros(0), 0)
-    if max_order < 1:
-        return best, best_cost
+    out = np.empty(max(max_order, 1), np.int64)
+    scratch = np.empty(x.size) if step is not None else np.empty(0)
+    cost, order, shift = _k.best_predictor(
+        x, start, end, _window_stack(n), np.int64(max_order), np.int64(precision), np.int64(_MAX_SHIFT),
+        float(step) if step is not None else -1.0, np.int64(candidates), scratch, out,
+    )
+    if order == 0:
+        return ZERO, float(cost)
+    return Predictor(out[:order].copy(), int(shift)), float(cost)
     seg = np.ascontiguousarray(x[start:end])
     r = np.empty(max_order + 1)
     coefs = np.zeros((max_order, max_order))
