@@ -34,6 +34,8 @@ import math
 import os
 import time
 from bisect import bisect_right
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator
 
@@ -739,6 +741,10 @@ def _get_residuals(r: _Reader, n_slots: int, rows: int, cfg: _Config) -> np.ndar
 
 
 # =============================================================================== writer
+def _default_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def _stream_dtype(dtype: Any) -> np.dtype:
     dt = np.dtype(dtype)
     if dt.kind not in "iuf" or dt.itemsize > 8:
@@ -775,6 +781,10 @@ class StreamWriter:
         For 2-channel lossless streams, choose per block among L/R, L/S, R/S and M/S.
     metadata : dict, optional
         JSON-serializable user metadata stored in the header.
+    threads : int, optional
+        Frames encoded at once on worker threads (the kernels release the GIL); default: the
+        number of CPUs, at most 4. Memory holds that many frames; the bytes written are the
+        same for any value.
 
     Examples
     --------
@@ -811,8 +821,10 @@ class StreamWriter:
         stereo: bool = True,
         contexts: int = DEFAULT_CONTEXTS,
         metadata: dict[str, Any] | None = None,
+        threads: int | None = None,
     ) -> None:
         self.channels = check_int(channels, "channels", low=1, high=MAX_CHANNELS)
+        self.threads = check_int(_default_threads() if threads is None else threads, "threads", low=1, high=256)
         self.frame_size = check_int(frame_size, "frame_size", low=1, high=MAX_FRAME_CELLS // self.channels)
         if block_size is None:
             block_size = min(DEFAULT_BLOCK_SIZE, self.frame_size)
@@ -845,6 +857,8 @@ class StreamWriter:
         if not hasattr(self._file, "write"):
             raise TypeError(f"file must be a path or a binary file object, got {type(file).__name__}")
         self._bytes = 0
+        self._pending: deque[tuple[np.ndarray, Future[tuple[bytes, np.ndarray]]]] = deque()
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self.closed = False
 
     # ------------------------------------------------------------------ setup
@@ -934,12 +948,26 @@ class StreamWriter:
         self.stats.seconds += time.perf_counter() - t0
 
     def _flush(self) -> None:
+        """Hand the full buffer to the encoder (a worker thread when ``threads > 1``)."""
         assert self._buf is not None and self._cfg is not None
-        frame = self._buf[: self._fill]
+        frame = self._buf[: self._fill].copy()
+        self._fill = 0
         if self._writer is None:
-            self._start(frame)
-        payload, recon = encode_frame(self._cfg, frame)
-        assert self._writer is not None
+            self._start(frame)  # fits a learned quantizer on the first frame: before any worker
+        if self._pool is None:
+            self._emit_frame(frame, encode_frame(self._cfg, frame))
+            return
+        self._pending.append((frame, self._pool.submit(encode_frame, self._cfg, frame)))
+        while len(self._pending) >= self.threads:
+            self._drain_one()
+
+    def _drain_one(self) -> None:
+        frame, future = self._pending.popleft()
+        self._emit_frame(frame, future.result())
+
+    def _emit_frame(self, frame: np.ndarray, coded: tuple[bytes, np.ndarray]) -> None:
+        payload, recon = coded
+        assert self._writer is not None and self._cfg is not None
         self._writer.add_frame(_c.FrameKind.STREAM, frame.shape[0], payload)
         if hasattr(self._file, "flush"):
             self._file.flush()
@@ -948,7 +976,6 @@ class StreamWriter:
         else:
             self.stats._add(frame, recon)
         self.stats.samples += frame.shape[0]
-        self._fill = 0
 
     def close(self) -> StreamStats:
         """Code the buffered samples, write the index and close; returns the statistics."""
@@ -958,6 +985,8 @@ class StreamWriter:
         try:
             if self._fill:
                 self._flush()
+            while self._pending:
+                self._drain_one()
             if self._writer is None:
                 if self._cfg is None:
                     raise ValueError("nothing was written and no dtype was given: the stream's dtype is unknown")
@@ -973,12 +1002,25 @@ class StreamWriter:
         return self.stats
 
     def abort(self) -> None:
-        """Stop without the index: the file keeps every complete frame (as after a crash)."""
-        self._release()
+        """Stop without the index: the file keeps every complete frame (as after a crash),
+        frames already handed to worker threads included; the partial frame is dropped."""
+        try:
+            while self._pending and not self.closed:
+                self._drain_one()
+        except Exception:  # a worker failed: keep what is written, stop there
+            pass
+        finally:
+            self._release()
 
     def _release(self) -> None:
         self.closed = True
         self._buf = None
+        if self._pool is not None:
+            for _, future in self._pending:
+                future.cancel()
+            self._pending.clear()
+            self._pool.shutdown(wait=True)
+            self._pool = None
         if self._owns:
             self._file.close()
 
@@ -1063,6 +1105,8 @@ class StreamReader:
         ``complete`` is False).
     max_output_bytes : int
         Largest array :meth:`read` returns in one call.
+    threads : int, optional
+        Frames decoded at once when a read spans several (default: the CPUs, at most 4).
 
     Attributes
     ----------
@@ -1079,7 +1123,13 @@ class StreamReader:
     [(8000, 2), (8000, 2), (4000, 2)]
     """
 
-    def __init__(self, source: PathLike | BinaryIO | bytes | memoryview, *, max_output_bytes: int = 16 << 30) -> None:
+    def __init__(
+        self,
+        source: PathLike | BinaryIO | bytes | memoryview,
+        *,
+        max_output_bytes: int = 16 << 30,
+        threads: int | None = None,
+    ) -> None:
         self._src = _Source(source)
         try:
             header, frames, complete, size = self._src.layout()
@@ -1109,7 +1159,9 @@ class StreamReader:
         self.n_samples = frames[-1].first + frames[-1].n_values if frames else 0
         self.max_output_bytes = max_output_bytes
         self._pos = 0
-        self._cached: tuple[int, np.ndarray] | None = None
+        self._decoded: dict[int, np.ndarray] = {}
+        self.threads = check_int(_default_threads() if threads is None else threads, "threads", low=1, high=256)
+        self._pool: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -1157,12 +1209,35 @@ class StreamReader:
 
     # ------------------------------------------------------------------ reading
     def _frame(self, k: int) -> np.ndarray:
-        if self._cached is not None and self._cached[0] == k:
-            return self._cached[1]
+        if k in self._decoded:
+            return self._decoded[k]
         info = self._frames[k]
         values = decode_frame(self._cfg, self._src.frame_bytes(info), info.n_values)
-        self._cached = (k, values)
+        self._decoded.clear()  # keep one frame: the next read is often in the same frame
+        self._decoded[k] = values
         return values
+
+    def _prefetch(self, start: int, stop: int) -> None:
+        """Decode the frames of ``[start, stop)`` on worker threads, ``threads`` at a time, into
+        the cache that :meth:`_frame` reads (only when that spans several frames)."""
+        if self.threads < 2 or stop <= start:
+            return
+        k0 = bisect_right(self._starts, start) - 1
+        k1 = bisect_right(self._starts, stop - 1) - 1
+        if k1 - k0 < 1:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads)
+        todo = [k for k in range(k0, k1 + 1) if k not in self._decoded]
+        for i in range(0, len(todo), self.threads):
+            batch = todo[i : i + self.threads]
+            jobs = [(k, self._pool.submit(decode_frame, self._cfg, self._src.frame_bytes(self._frames[k]), self._frames[k].n_values)) for k in batch]
+            for k, job in jobs:
+                self._decoded[k] = job.result()
+            if len(self._decoded) > 2 * self.threads:  # bounded: drop what the read has passed
+                for old in sorted(self._decoded)[: len(self._decoded) - 2 * self.threads]:
+                    if old < batch[0]:
+                        del self._decoded[old]
 
     def tell(self) -> int:
         """The next sample :meth:`read` returns."""
@@ -1182,6 +1257,7 @@ class StreamReader:
         if nbytes > self.max_output_bytes:
             raise ValueError(f"reading {n} samples needs {nbytes} bytes, above max_output_bytes={self.max_output_bytes}")
         out = np.empty((n, self.channels), self.dtype)
+        self._prefetch(self._pos, self._pos + n)
         got = 0
         while got < n:
             k = bisect_right(self._starts, self._pos) - 1
@@ -1208,9 +1284,12 @@ class StreamReader:
             yield self.read(info.first + info.n_values - self._pos)
 
     def close(self) -> None:
-        """Release the file."""
+        """Release the file (and the worker threads)."""
         self._src.close()
-        self._cached = None
+        self._decoded.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def __enter__(self) -> StreamReader:
         return self

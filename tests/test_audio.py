@@ -17,6 +17,8 @@ from quantsig.audio import (
 )
 from quantsig.stream import StreamReader
 
+pytestmark = pytest.mark.jit_heavy
+
 AUDIODATA = os.path.join(sysconfig.get_paths()["stdlib"], "test", "audiodata")
 
 

@@ -26,6 +26,7 @@ def test_info_lists_quantizers():
     assert "numba" in r.stdout
 
 
+@pytest.mark.jit_heavy
 def test_demo_streams_recordings_and_prints_a_table(tmp_path):
     r = run("demo", "--seconds", "2", "--output", str(tmp_path))
     assert r.returncode == 0, r.stderr

@@ -14,6 +14,8 @@ from quantsig import datasets
 from quantsig.cli import main
 from quantsig.progress import Progress, format_count, format_duration, format_rate
 
+pytestmark = pytest.mark.jit_heavy
+
 SUMMARY = re.compile(
     r"^ratio [\d.]+x\s+[\d.]+ bits/sample\s+SNR (inf|-?[\d.]+) dB\s+max error [\d.e+-]+\s+.*samples/s\s+-> (\S+)$"
 )

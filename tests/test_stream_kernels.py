@@ -1,0 +1,75 @@
+"""Every stream-codec kernel path on small inputs: fast enough to run as plain Python under
+``NUMBA_DISABLE_JIT=1`` (the big-signal tests in test_stream.py are ``jit_heavy``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import quantsig
+from quantsig.errors import CorruptFileError
+from quantsig.stream import StreamReader, compress_array
+
+RNG = np.random.default_rng(2024)
+
+
+def _tones(n: int, channels: int = 1) -> np.ndarray:
+    t = np.arange(n)[:, None]
+    x = 9000 * np.sin(t * np.array([0.031, 0.047][:channels])) + RNG.normal(0, 40, (n, channels))
+    x[n // 2 :] *= 0.1  # a change of level: the split trees see it
+    return np.round(x).astype(np.int16)
+
+
+SMALL = dict(frame_size=1200, block_size=600, max_order=8)
+
+
+def test_lossless_stereo_splits_and_wasted_bits():
+    x = _tones(2500, 2)
+    y, _ = compress_array(x, lossless=True, **SMALL)
+    np.testing.assert_array_equal(quantsig.decompress(y), x)
+    x8 = x.astype(np.int32) << 8
+    np.testing.assert_array_equal(quantsig.decompress(compress_array(x8, lossless=True, **SMALL)[0]), x8)
+
+
+def test_value_map_path():
+    x = np.array([-300, -2, 0, 5, 900], np.int16)[RNG.integers(0, 5, 1500)]
+    np.testing.assert_array_equal(quantsig.decompress(compress_array(x, lossless=True, **SMALL)[0]), x)
+
+
+@pytest.mark.parametrize("e", [3, 40])
+def test_bounded_integer(e):
+    x = _tones(1500)
+    y = quantsig.decompress(compress_array(x, max_abs_error=e, **SMALL)[0])
+    assert np.abs(y.astype(np.int64) - x.astype(np.int64)).max() <= e
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bounded_float_with_exceptions(dtype):
+    x = (_tones(1500)[:, 0] / 9000.0).astype(dtype)
+    x[::97] += np.float32(1e5)  # large values whose float32 spacing exceeds the bound
+    e = 1e-3
+    y = quantsig.decompress(compress_array(x, max_abs_error=e, **SMALL)[0])
+    assert np.abs(y.astype(np.float64) - x.astype(np.float64)).max() <= e
+
+
+def test_step_and_quantizer_modes_and_reader():
+    x = _tones(1500)
+    blob, stats = compress_array(x, step=9, **SMALL)
+    r = StreamReader(blob)
+    r.seek(700)
+    y = r.read(300)
+    assert np.abs(y.astype(np.int64) - x[700:1000].astype(np.int64)).max() <= 4
+    g = compress_array(x, quantizer=quantsig.G711Quantizer(), **SMALL)[0]
+    np.testing.assert_array_equal(quantsig.decompress(g), quantsig.G711Quantizer().quantize(x))
+
+
+def test_corruption_is_reported():
+    blob = bytearray(compress_array(_tones(1500, 2), lossless=True, **SMALL)[0])
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        data = bytearray(blob)
+        data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
+        try:
+            quantsig.decompress(bytes(data))
+        except CorruptFileError:
+            pass
