@@ -75,7 +75,7 @@ def compress(
     Examples
     --------
     >>> import numpy as np, quantsig
-    >>> pcm = (3000 * np.sin(np.arange(40_000) / 7)).astype(np.int16)
+    >>> pcm = (3000 * np.sin(np.arange(5000) / 7)).astype(np.int16)
     >>> blob = quantsig.compress(pcm, lossless=True)
     >>> np.array_equal(quantsig.decompress(blob), pcm), len(blob) < pcm.nbytes / 4
     (True, True)
@@ -83,8 +83,8 @@ def compress(
     >>> y = quantsig.decompress(quantsig.compress(x, quantsig.MuLawQuantizer(bits=8)))
     >>> y.shape, y.dtype
     ((10, 100), dtype('float64'))
-    >>> y = quantsig.decompress(quantsig.compress(x.ravel(), max_abs_error=1e-3))
-    >>> bool(np.abs(y - x.ravel()).max() <= 1e-3)
+    >>> y = quantsig.decompress(quantsig.compress(x.ravel()[:200], max_abs_error=1e-3))
+    >>> bool(np.abs(y - x.ravel()[:200]).max() <= 1e-3)
     True
     """
     targets = {k: v for k, v in zip(_TARGETS, (lossless or None, max_abs_error, bits_per_sample, snr_db)) if v is not None}

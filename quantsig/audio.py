@@ -402,7 +402,7 @@ def compress_file(
     >>> import os, tempfile, numpy as np, soundfile as sf
     >>> from quantsig.audio import compress_file, decompress_file
     >>> d = tempfile.mkdtemp()
-    >>> x = (np.sin(np.arange(8000) / 5) * 10000).astype(np.int16)
+    >>> x = (np.sin(np.arange(2000) / 5) * 10000).astype(np.int16)
     >>> sf.write(os.path.join(d, "a.wav"), x, 8000, subtype="PCM_16")
     >>> stats = compress_file(os.path.join(d, "a.wav"), os.path.join(d, "a.qsg"))
     >>> stats.max_abs_error == 0, stats.ratio > 1

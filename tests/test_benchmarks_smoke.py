@@ -77,6 +77,7 @@ def _positive_finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
+@pytest.mark.jit_heavy
 @pytest.mark.skipif(not RUNNER.exists(), reason="benchmarks/ is not part of this checkout")
 def test_quick_run_writes_valid_json(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
