@@ -672,20 +672,21 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         Q = _get_residuals(r, n_slots, rows, cfg)
         reps = np.zeros((n_reps, rows), np.int64)
         lo, hi = _int_limits(cfg)
-        step = int(cfg.step)
+        leaves: list[list[int]] = []
+        coef_parts: list[np.ndarray] = []
+        off = 0
         for (start, end), (mode, preds) in zip(blocks, plan):
             slots = STEREO_MODES[mode] if stereo else tuple(range(ch))
             for s, rep in enumerate(slots):
                 for a, b, p in preds[s]:
-                    crev, order, shift = p.int_kernel_args()
-                    if cfg.mode == "lossless":
-                        _k.decode_lossless(Q[s], a, b, crev, order, shift, reps[rep])
-                    else:
-                        _k.decode_int(Q[s], a, b, crev, order, shift, step, lo, hi, reps[rep])
+                    leaves.append([s, rep, a, b, p.order, p.shift, off, 0])
+                    coef_parts.append(p.coefs[::-1])
+                    off += p.order
             if stereo:
-                a, b = reps[slots[0], start:end], reps[slots[1], start:end]
-                L, R = from_stereo(a, b, mode)
-                reps[:, start:end] = to_stereo(L, R)
+                leaves[-1][7] = 4 * start + mode + 1
+        coefs = np.concatenate(coef_parts) if off else np.zeros(1, np.int64)
+        _k.decode_int_frame(Q, np.array(leaves, np.int64).reshape(-1, 8), np.ascontiguousarray(coefs, np.int64),
+                            np.int64(cfg.step), np.int64(lo), np.int64(hi), cfg.mode == "lossless", reps)
         if r.pos != len(payload):
             raise _corrupt("frame has unexpected trailing bytes")
         values = (reps[:2] if stereo else reps) << w

@@ -411,3 +411,70 @@ def best_predictor(x, start, end, windows, max_order, precision, max_shift, step
                 for j in range(p):
                     out[j] = qc[j]
     return best_cost, best_order, best_shift
+
+
+@jit
+def decode_int_frame(q, leaves, coefs, step, lo, hi, lossless, reps):
+    """Decode a whole integer frame in one call (:func:`decode_lossless` / :func:`decode_int`
+    per leaf, without a Python call per block).
+
+    ``leaves`` (int64, one row per predictor, in stream order): ``slot, rep, start, end,
+    order, shift, coef_offset, stereo``: the residual row ``q[slot]``, the representation row
+    ``reps[rep]`` it reconstructs, the span, the predictor (``coefs[coef_offset:][:order]``,
+    reversed: oldest sample first) and, on the last leaf of a stereo block, the block's
+    stereo mode (0 L/R, 1 L/S, 2 R/S, 3 M/S) with its start in ``stereo >> 2``... encoded as
+    ``stereo = 4 * block_start + mode + 1`` (0: nothing to do). After such a leaf the block's
+    L and R are rebuilt from the two coded rows and all four rows (L, R, M, S) filled.
+    """
+    for k in range(leaves.shape[0]):
+        slot = leaves[k, 0]
+        rep = leaves[k, 1]
+        start = leaves[k, 2]
+        end = leaves[k, 3]
+        order = leaves[k, 4]
+        shift = leaves[k, 5]
+        off = leaves[k, 6]
+        y = reps[rep]
+        qq = q[slot]
+        c = coefs[off : off + order]
+        for i in range(start, end):
+            acc = np.int64(0)
+            if i >= order:
+                base = i - order
+                for j in range(order):
+                    acc += c[j] * y[base + j]
+            else:
+                for j in range(order - i, order):
+                    acc += c[j] * y[i - order + j]
+            if lossless:
+                y[i] = (acc >> shift) + qq[i]
+            else:
+                r = (acc >> shift) + qq[i] * step
+                if r < lo:
+                    r = lo
+                elif r > hi:
+                    r = hi
+                y[i] = r
+        st = leaves[k, 7]
+        if st > 0:
+            mode = (st - 1) & 3
+            b0 = (st - 1) >> 2
+            for i in range(b0, end):
+                if mode == 0:
+                    left = reps[0, i]
+                    right = reps[1, i]
+                elif mode == 1:
+                    left = reps[0, i]
+                    right = left - reps[3, i]
+                elif mode == 2:
+                    right = reps[1, i]
+                    left = right + reps[3, i]
+                else:
+                    side = reps[3, i]
+                    total = (reps[2, i] << 1) | (side & 1)
+                    left = (total + side) >> 1
+                    right = (total - side) >> 1
+                reps[0, i] = left
+                reps[1, i] = right
+                reps[2, i] = (left + right) >> 1
+                reps[3, i] = left - right
