@@ -61,7 +61,7 @@ DEFAULT_BLOCK_SIZE = 4096
 #: Hard limit on values (rows x channels) per frame a reader accepts: bounds its memory.
 MAX_FRAME_CELLS = 1 << 26
 MAX_CHANNELS = 1024
-_INT_DTYPES = ("int8", "int16", "int32")
+_INT_DTYPES = ("int8", "int16", "int32", "uint8", "uint16", "uint32")
 _FLOAT_DTYPES = ("float32", "float64")
 _FRAME_VERSION = 1
 _INT64_LIMIT = 1 << 62
@@ -192,7 +192,7 @@ class _Config:
 
     @property
     def is_int(self) -> bool:
-        return self.dtype.kind == "i"
+        return self.dtype.kind in "iu"
 
     @property
     def use_stereo(self) -> bool:
@@ -270,7 +270,7 @@ def _make_config(
     kind = dtype.kind
     name = dtype.name
     if not given:
-        if kind == "i":
+        if kind in "iu":
             given = ["lossless"]
         else:
             raise ValueError(
@@ -292,19 +292,19 @@ def _make_config(
     if name not in _INT_DTYPES + _FLOAT_DTYPES:
         raise TypeError(f"stream samples must be one of {', '.join(_INT_DTYPES + _FLOAT_DTYPES)}, got {name}")
     if mode == "lossless":
-        if kind != "i":
-            raise ValueError(f"lossless=True is for integer PCM (int8/int16/int32); {name} data needs max_abs_error=")
+        if kind not in "iu":
+            raise ValueError(f"lossless=True is for integer data (int8/16/32, uint8/16/32); {name} data needs max_abs_error=")
         return _Config(mode="lossless", step=1, **base)
     if mode == "max_abs_error":
         e = _check_float_param(max_abs_error, "max_abs_error")
-        if kind == "i":
+        if kind in "iu":
             m = int(math.floor(e))
             return _Config(mode="max_abs_error" if m else "lossless", step=2 * m + 1, bound=float(m), **base)
         if e == 0.0:
             raise ValueError(f"max_abs_error=0 on {name} data: give a positive bound")
         return _Config(mode="max_abs_error", step=_float_step(e), bound=e, **base)
     s = _check_float_param(step, "step")
-    if kind == "i":
+    if kind in "iu":
         if s != int(s) or s < 1:
             raise ValueError(f"step must be a whole number >= 1 on integer data, got {step!r}")
         return _Config(mode="step", step=int(s), bound=float(int(s) // 2), **base)
@@ -1383,7 +1383,7 @@ def _search_step(arr: np.ndarray, bits: float | None, snr: float | None, **optio
             raise TypeError(f"snr_db must be a number, got {snr!r}") from None
         if not math.isfinite(snr):
             raise ValueError(f"snr_db must be finite, got {snr}")
-    is_int = arr.dtype.kind == "i"
+    is_int = arr.dtype.kind in "iu"
     if not is_int and not np.all(np.isfinite(arr)):
         raise ValueError("x holds NaN or infinite values; a rate or SNR target cannot be met on them")
     cache: dict[float, tuple[bytes, StreamStats]] = {}

@@ -73,3 +73,16 @@ def test_corruption_is_reported():
             quantsig.decompress(bytes(data))
         except CorruptFileError:
             pass
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32])
+def test_unsigned_samples(dtype):
+    """ADC readings and 8-bit PCM come unsigned: lossless and bounded, dtype kept."""
+    top = np.iinfo(dtype).max
+    x = np.clip(_tones(1500, 2).astype(np.int64) * (top // 40000 + 1) // 4 + top // 2, 0, top).astype(dtype)
+    x[::301] = [0, top]
+    y = quantsig.decompress(compress_array(x, lossless=True, **SMALL)[0])
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, x)
+    z = quantsig.decompress(compress_array(x, max_abs_error=2, **SMALL)[0])
+    assert np.abs(z.astype(np.int64) - x.astype(np.int64)).max() <= 2
