@@ -37,6 +37,7 @@ from bisect import bisect_right
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, BinaryIO, Iterator
 
 import numpy as np
@@ -465,10 +466,16 @@ def _best_split(x: np.ndarray, a: int, b: int, depth: int, max_order: int, step:
 
 
 def _flag_count(start: int, end: int, depth: int) -> int:
-    if not _splittable(start, end, depth):
+    """Split flags a node of ``end - start`` rows reserves (its splittable descendants too)."""
+    return _flag_count_n(end - start, depth)
+
+
+@lru_cache(maxsize=1024)
+def _flag_count_n(n: int, depth: int) -> int:
+    if not (depth > 0 and n >= 2 * MIN_SPLIT):
         return 0
-    m = (start + end) // 2
-    return 1 + _flag_count(start, m, depth - 1) + _flag_count(m, end, depth - 1)
+    h = n // 2
+    return 1 + _flag_count_n(h, depth - 1) + _flag_count_n(n - h, depth - 1)
 
 
 def _split_spans(flags: int, pos: int, a: int, b: int, depth: int, spans: list[tuple[int, int]]) -> int:
