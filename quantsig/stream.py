@@ -1225,27 +1225,20 @@ class StreamReader:
         self._decoded[k] = values
         return values
 
-    def _prefetch(self, start: int, stop: int) -> None:
-        """Decode the frames of ``[start, stop)`` on worker threads, ``threads`` at a time, into
-        the cache that :meth:`_frame` reads (only when that spans several frames)."""
-        if self.threads < 2 or stop <= start:
-            return
-        k0 = bisect_right(self._starts, start) - 1
-        k1 = bisect_right(self._starts, stop - 1) - 1
-        if k1 - k0 < 1:
-            return
+    def _decode_many(self, ks: list[int]) -> list[np.ndarray]:
+        """Frames ``ks`` decoded, on worker threads when there are several."""
+        if self.threads < 2 or len(ks) < 2:
+            return [self._frame(k) for k in ks]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads)
-        todo = [k for k in range(k0, k1 + 1) if k not in self._decoded]
-        for i in range(0, len(todo), self.threads):
-            batch = todo[i : i + self.threads]
-            jobs = [(k, self._pool.submit(decode_frame, self._cfg, self._src.frame_bytes(self._frames[k]), self._frames[k].n_values)) for k in batch]
-            for k, job in jobs:
-                self._decoded[k] = job.result()
-            if len(self._decoded) > 2 * self.threads:  # bounded: drop what the read has passed
-                for old in sorted(self._decoded)[: len(self._decoded) - 2 * self.threads]:
-                    if old < batch[0]:
-                        del self._decoded[old]
+        jobs = []
+        for k in ks:
+            if k in self._decoded:
+                jobs.append(self._decoded[k])
+            else:
+                info = self._frames[k]
+                jobs.append(self._pool.submit(decode_frame, self._cfg, self._src.frame_bytes(info), info.n_values))
+        return [j if isinstance(j, np.ndarray) else j.result() for j in jobs]
 
     def tell(self) -> int:
         """The next sample :meth:`read` returns."""
@@ -1265,17 +1258,21 @@ class StreamReader:
         if nbytes > self.max_output_bytes:
             raise ValueError(f"reading {n} samples needs {nbytes} bytes, above max_output_bytes={self.max_output_bytes}")
         out = np.empty((n, self.channels), self.dtype)
-        self._prefetch(self._pos, self._pos + n)
         got = 0
         while got < n:
-            k = bisect_right(self._starts, self._pos) - 1
-            info = self._frames[k]
-            values = self._frame(k)
-            off = self._pos - info.first
-            take = min(n - got, info.n_values - off)
-            out[got : got + take] = values[off : off + take]
-            got += take
-            self._pos += take
+            # the frames this read still needs, ``threads`` at a time (memory: that many frames)
+            k0 = bisect_right(self._starts, self._pos) - 1
+            k1 = bisect_right(self._starts, self._pos + (n - got) - 1) - 1
+            ks = list(range(k0, min(k1, k0 + max(self.threads, 1) - 1) + 1))
+            for k, values in zip(ks, self._decode_many(ks)):
+                info = self._frames[k]
+                off = self._pos - info.first
+                take = min(n - got, info.n_values - off)
+                out[got : got + take] = values[off : off + take]
+                got += take
+                self._pos += take
+                if off + take < info.n_values:  # keep a partly read frame for the next read
+                    self._decoded = {k: values}
         return out[:, 0] if self.ndim == 1 else out
 
     def blocks(self, n: int) -> Iterator[np.ndarray]:
