@@ -117,6 +117,8 @@ def _decode_any(buf: memoryview, max_output_bytes: int) -> np.ndarray:
                 )
             try:
                 return r.read()
+            except CorruptFileError:
+                raise
             except ValueError as e:  # above max_output_bytes
                 raise CorruptFileError(f"corrupt quantsig stream: {e}") from None
     return decode_bytes(buf, max_output_bytes)

@@ -238,10 +238,10 @@ def _npy_quantizer(name: str, dtype: np.dtype) -> Any:
 
     if dtype == np.int16:
         return g711_quantizer(name)
-    if dtype.kind == "f" and name in ("mu-law", "mulaw", "a-law"):
+    if dtype.kind == "f" and name in ("mu-law", "mulaw", "ulaw", "a-law", "alaw"):
         from quantsig import ALawQuantizer, MuLawQuantizer
 
-        return MuLawQuantizer(bits=8) if name != "a-law" else ALawQuantizer(bits=8)
+        return ALawQuantizer(bits=8) if name in ("a-law", "alaw") else MuLawQuantizer(bits=8)
     raise _DataError(
         f"--quantizer {name} is G.711, which codes int16 samples; the array holds {dtype}"
         + (" (for float data in [-1, 1], --quantizer mu-law or a-law is the continuous 8-bit law)" if dtype.kind == "f" else "")

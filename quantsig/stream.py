@@ -299,7 +299,8 @@ def _make_config(
     if mode == "max_abs_error":
         e = _check_float_param(max_abs_error, "max_abs_error")
         if kind in "iu":
-            m = int(math.floor(e))
+            info = np.iinfo(dtype)
+            m = int(min(math.floor(e), int(info.max) - int(info.min)))  # a wider bound changes nothing
             return _Config(mode="max_abs_error" if m else "lossless", step=2 * m + 1, bound=float(m), **base)
         if e == 0.0:
             raise ValueError(f"max_abs_error=0 on {name} data: give a positive bound")
@@ -308,6 +309,8 @@ def _make_config(
     if kind in "iu":
         if s != int(s) or s < 1:
             raise ValueError(f"step must be a whole number >= 1 on integer data, got {step!r}")
+        info = np.iinfo(dtype)
+        s = min(s, float(int(info.max) - int(info.min) + 1))  # a wider step changes nothing
         return _Config(mode="step", step=int(s), bound=float(int(s) // 2), **base)
     if s == 0.0:
         raise ValueError("step must be > 0")
@@ -368,6 +371,8 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
     elif mode == "max_abs_error":
         bound = doc.get("bound")
         if cfg.is_int:
+            if isinstance(bound, float) and bound.is_integer():
+                bound = int(bound)
             if not isinstance(bound, int) or isinstance(bound, bool) or not 1 <= bound < (1 << 32):
                 raise _corrupt(f"invalid integer bound {bound!r}")
             cfg.step, cfg.bound = 2 * bound + 1, float(bound)
@@ -488,7 +493,10 @@ def _split_spans(flags: int, pos: int, a: int, b: int, depth: int, spans: list[t
         pos = _split_spans(flags, pos + 1, a, m, depth - 1, spans)
         return _split_spans(flags, pos, m, b, depth - 1, spans)
     spans.append((a, b))
-    return pos + 1 + _flag_count(a, m, depth - 1) + _flag_count(m, b, depth - 1)
+    reserved = _flag_count(a, m, depth - 1) + _flag_count(m, b, depth - 1)
+    if (flags >> (pos + 1)) & ((1 << reserved) - 1):
+        raise _corrupt("split flags set under a block that is not split")
+    return pos + 1 + reserved
 
 
 def _get_leaves(r: _Reader, cfg: _Config, start: int, end: int) -> list[_Leaf]:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import quantsig
 from quantsig import datasets
 from quantsig.cli import main
 from quantsig.progress import Progress, format_count, format_duration, format_rate
@@ -126,7 +127,9 @@ def test_npy_arrays(tmp_path, capsys):
     # G.711 takes int16 arrays; float arrays get the continuous 8-bit mu-law
     assert cli("compress", tmp_path / "i.npy", "-o", tmp_path / "g.qsg", "--quantizer", "ulaw") == 0
     assert cli("compress", tmp_path / "f.npy", "-o", tmp_path / "m.qsg", "--quantizer", "mu-law") == 0
-    assert cli("compress", tmp_path / "f.npy", "-o", tmp_path / "u.qsg", "--quantizer", "ulaw") == 1
+    assert cli("compress", tmp_path / "f.npy", "-o", tmp_path / "a.qsg", "--quantizer", "alaw") == 0
+    assert quantsig.info(tmp_path / "a.qsg")["quantizer"].startswith("ALawQuantizer")
+    assert cli("compress", tmp_path / "f.npy", "-o", tmp_path / "u.qsg", "--quantizer", "g711") == 1
     assert "int16" in capsys.readouterr().err
 
 

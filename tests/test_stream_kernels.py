@@ -86,3 +86,23 @@ def test_unsigned_samples(dtype):
     np.testing.assert_array_equal(y, x)
     z = quantsig.decompress(compress_array(x, max_abs_error=2, **SMALL)[0])
     assert np.abs(z.astype(np.int64) - x.astype(np.int64)).max() <= 2
+
+
+def test_writer_never_writes_what_its_reader_refuses():
+    x = _tones(800)
+    for opts in (dict(max_abs_error=2**40), dict(step=2**40)):
+        y = quantsig.decompress(compress_array(x, **opts, **SMALL)[0])
+        assert y.dtype == x.dtype and y.shape == x.shape
+    big = np.full(600, np.finfo(np.float32).max / 2, np.float32)
+    big[::2] *= -1
+    y = quantsig.decompress(compress_array(big, step=float(np.finfo(np.float32).max), **SMALL)[0])
+    assert np.all(np.isfinite(y))
+
+
+def test_non_canonical_split_flags_are_refused():
+    from quantsig import stream as st
+
+    spans: list[tuple[int, int]] = []
+    assert st._split_spans(0b0, 0, 0, 4096, st.SPLIT_DEPTH, spans) == st._flag_count(0, 4096, st.SPLIT_DEPTH)
+    with pytest.raises(CorruptFileError, match="not split"):
+        st._split_spans(0b10, 0, 0, 4096, st.SPLIT_DEPTH, [])

@@ -190,7 +190,7 @@ def encode_float(x, start, end, crev, order, step, bound, f32, y, q, exc):
                 r = pred + cand * step
                 if f32:
                     r = np.float64(np.float32(r))
-                if abs(r - x[i]) <= bound:
+                if abs(r - x[i]) <= bound and abs(r) < np.inf:
                     qi = np.int64(cand)
                     y[i] = r
                     ok = True

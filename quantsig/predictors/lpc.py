@@ -133,34 +133,3 @@ def analyze(
     if order == 0:
         return ZERO, float(cost)
     return Predictor(out[:order].copy(), int(shift)), float(cost)
-    seg = np.ascontiguousarray(x[start:end])
-    r = np.empty(max_order + 1)
-    coefs = np.zeros((max_order, max_order))
-    err = np.zeros(max_order + 1)
-    coef_bits = precision + 2
-    for w in _windows(n):
-        _k.autocorr(seg, w, np.int64(max_order), r)
-        if not r[0] > 0.0:
-            continue
-        norm = float(np.dot(w, w))
-        # Closed loop, the predictor sees the reconstruction: the signal plus the quantization
-        # noise (variance step**2 / 12, white). Fitting to that (adding it to the zero lag)
-        # keeps the coefficients from amplifying the noise at coarse steps.
-        r[0] = r[0] * (1.0 + 1e-9) + (0.0 if step is None else norm * step * step / 12.0)
-        top = _k.levinson(r, np.int64(max_order), coefs, err)
-        if top < 1:
-            continue
-        est = sorted(
-            (0.5 * n * math.log2(max(err[p] / norm, 1e-30)) + p * coef_bits, p) for p in range(1, top + 1)
-        )
-        tried = [p for _, p in est[:candidates]]
-        if step is not None:  # closed loop: low orders amplify the quantization noise least
-            tried += [p for p in (1, 2, 4, 8) if p <= top and p not in tried]
-        for p in tried:
-            pred = quantize_coefficients(coefs[p - 1, :p], precision)
-            if pred.order == 0:
-                continue
-            cost = price(*pred.float_kernel_args()) + pred.order * coef_bits
-            if cost < best_cost:
-                best, best_cost = pred, cost
-    return best, best_cost
