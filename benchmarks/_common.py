@@ -55,6 +55,7 @@ __all__ = [
 #: them before NumPy, Numba, scikit-learn or faiss are imported.
 THREAD_ENV: dict[str, str] = {
     "NUMBA_NUM_THREADS": "1",
+    "QUANTSIG_THREADS": "1",  # stream writer and reader workers
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",

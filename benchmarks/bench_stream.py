@@ -840,7 +840,9 @@ def _memory(ss: StreamSizes) -> Iterator[CaseResult]:
             ours=f"Stream{'Writer' if op == 'write' else 'Reader'} peak RSS, {long_:,} int16 samples (lossless)",
             peer=f"the same, {short:,} samples",
             ours_s=lg["seconds"], peer_s=s["seconds"], kind="memory",  # type: ignore[arg-type]
-            target=TARGET_MEMORY, ours_value=lg["peak_rss"], peer_value=s["peak_rss"], unit="bytes (peak RSS)",
+            # the growth above each run's own baseline, on the short run's baseline: the
+            # interpreter's start-up RSS varies between runs by more than the stream costs
+            target=TARGET_MEMORY, ours_value=s["base_rss"] + grow_l, peer_value=s["peak_rss"], unit="bytes (peak RSS)",
             info={"short": s, "long": lg, "growth_short_bytes": grow_s, "growth_long_bytes": grow_l,
                   "long_msamples_per_s": _msps(long_, lg["seconds"]),
                   "summary": f"peak {lg['peak_rss'] / mib:.0f} vs {s['peak_rss'] / mib:.0f} MiB; "

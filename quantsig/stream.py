@@ -758,6 +758,13 @@ def _get_residuals(r: _Reader, n_slots: int, rows: int, cfg: _Config) -> np.ndar
 
 # =============================================================================== writer
 def _default_threads() -> int:
+    """``QUANTSIG_THREADS`` if set (like ``OMP_NUM_THREADS``), else the CPUs, at most 4."""
+    env = os.environ.get("QUANTSIG_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, min(int(env), 256))
+        except ValueError:
+            raise ValueError(f"QUANTSIG_THREADS must be a whole number, got {env!r}") from None
     return max(1, min(os.cpu_count() or 1, 4))
 
 
@@ -798,9 +805,9 @@ class StreamWriter:
     metadata : dict, optional
         JSON-serializable user metadata stored in the header.
     threads : int, optional
-        Frames encoded at once on worker threads (the kernels release the GIL); default: the
-        number of CPUs, at most 4. Memory holds that many frames; the bytes written are the
-        same for any value.
+        Frames encoded at once on worker threads (the kernels release the GIL); default:
+        ``QUANTSIG_THREADS`` if set, else the number of CPUs, at most 4. Memory holds that
+        many frames; the bytes written are the same for any value.
 
     Examples
     --------
