@@ -601,26 +601,42 @@ def _encode_int_frame(cfg: _Config, X: np.ndarray, x: np.ndarray, table: np.ndar
     return bytes(out), recon_rows.astype(cfg.dtype, copy=False)
 
 
+#: Float frame methods (the byte after the frame version).
+_LPC, _INTERP = 0, 1
+
+
 def _encode_float_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
-    rows, ch = x.shape
-    out = bytearray([_FRAME_VERSION])
-    blocks = _blocks(rows, cfg.block_size)
+    """Float frame: closed-loop LPC per block, or multilevel interpolation (see
+    :func:`quantsig.kernels.lpc.interp_encode`) over the whole frame, whichever is smaller."""
     X = np.ascontiguousarray(x.T, dtype=np.float64)
     if not np.all(np.isfinite(X)):
         bad = int(np.count_nonzero(~np.isfinite(X)))
         raise ValueError(f"the data holds {bad} NaN or infinite values; a bounded stream cannot represent them")
-    out.append(0)
+    lpc = _encode_float_method(cfg, X, _LPC)
+    interp = _encode_float_method(cfg, X, _INTERP)
+    return lpc if len(lpc[0]) <= len(interp[0]) else interp
+
+
+def _encode_float_method(cfg: _Config, X: np.ndarray, method: int) -> tuple[bytes, np.ndarray]:
+    ch, rows = X.shape
+    out = bytearray([_FRAME_VERSION, method])
     Y = np.zeros_like(X)
     Q = np.empty((ch, rows), np.int64)
     E = np.zeros((ch, rows), np.uint8)
     f32 = cfg.dtype == np.float32
-    for start, end in blocks:
+    if method == _INTERP:
+        order = np.empty(rows, np.int64)
+        _k.interp_order(rows, order)
         for c in range(ch):
-            _, flags, leaves = _plan_block(X[c], start, end, cfg.max_order, cfg.step)
-            out.append(flags)
-            for a, b, p in leaves:
-                _put_predictor(out, p)
-                _k.encode_float(X[c], a, b, *p.float_kernel_args(), cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
+            _k.interp_encode(X[c], order, cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
+    else:
+        for start, end in _blocks(rows, cfg.block_size):
+            for c in range(ch):
+                _, flags, leaves = _plan_block(X[c], start, end, cfg.max_order, cfg.step)
+                out.append(flags)
+                for a, b, p in leaves:
+                    _put_predictor(out, p)
+                    _k.encode_float(X[c], a, b, *p.float_kernel_args(), cfg.step, cfg.bound, f32, Y[c], Q[c], E[c])
     _put_residuals(out, Q, cfg)
     pos = np.flatnonzero(E.reshape(-1))
     _put_uvarint(out, int(pos.size))
@@ -656,9 +672,14 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
     version = r.byte("frame version")
     if version != _FRAME_VERSION:
         raise _corrupt(f"unknown frame version {version}")
-    w = r.byte("wasted bits")
+    w = r.byte("wasted bits" if cfg.is_int else "frame method")
     table = None
-    if w == _MAP_FLAG and cfg.mode == "lossless":
+    method = _LPC
+    if not cfg.is_int:
+        if w not in (_LPC, _INTERP):
+            raise _corrupt(f"unknown float frame method {w}")
+        method, w = w, 0
+    elif w == _MAP_FLAG and cfg.mode == "lossless":
         n_map = r.uvarint("value-map size")
         if not 1 <= n_map <= min(_MAX_MAP, rows * ch):
             raise _corrupt(f"value map of {n_map} values in a frame of {rows * ch} samples")
@@ -713,7 +734,7 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         if values.size and (values.min() < info.min or values.max() > info.max):
             raise _corrupt(f"decoded samples fall outside the {cfg.dtype.name} range")
         return values.T.astype(cfg.dtype)
-    plan_f = [[_get_leaves(r, cfg, start, end) for _ in range(ch)] for start, end in blocks]
+    plan_f = [] if method == _INTERP else [[_get_leaves(r, cfg, start, end) for _ in range(ch)] for start, end in blocks]
     Q = _get_residuals(r, ch, rows, cfg)
     n_exc = r.uvarint("exception count")
     if n_exc > rows * ch:
@@ -733,6 +754,19 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         raise _corrupt("an exception value is not finite")
     Y = np.zeros((ch, rows))
     f32 = cfg.dtype == np.float32
+    if method == _INTERP:
+        order = np.empty(rows, np.int64)
+        _k.interp_order(rows, order)
+        flags = np.zeros(rows * ch, np.uint8)
+        flags[pos] = 1
+        dense = np.zeros(rows * ch)
+        dense[pos] = vals
+        for c in range(ch):
+            _k.interp_decode(Q[c], order, cfg.step, f32, flags[c * rows : (c + 1) * rows],
+                             dense[c * rows : (c + 1) * rows], Y[c])
+        if not np.all(np.isfinite(Y)):
+            raise _corrupt("decoded samples are not finite")
+        return Y.T.astype(cfg.dtype)
     chan = pos // rows
     for c in range(ch):
         sel = chan == c
