@@ -160,6 +160,24 @@ def decode_int(q, start, end, crev, order, shift, step, lo, hi, y):
 _QMAX = float(1 << 52)
 
 
+@jit(inline="always")
+def _quantize_sample(xi, pred, step, bound, f32):
+    """``(code, reconstruction, 0)`` for one sample, the reconstruction rounded to float32 when
+    ``f32`` and within ``bound`` of ``xi`` (the rounded code, or its neighbours when rounding
+    pushed it over); ``(0, xi, 1)`` when no code keeps the bound (an exception: stored as is)."""
+    t = (xi - pred) / step
+    if abs(t) < _QMAX:
+        qf = math.floor(t + 0.5)
+        for delta in (0.0, -1.0, 1.0):
+            cand = qf + delta
+            r = pred + cand * step
+            if f32:
+                r = np.float64(np.float32(r))
+            if abs(r - xi) <= bound and abs(r) < np.inf:
+                return np.int64(cand), r, np.uint8(0)
+    return np.int64(0), xi, np.uint8(1)
+
+
 @jit
 def encode_float(x, start, end, crev, order, step, bound, f32, y, q, exc):
     """Closed-loop coding of float samples with a uniform residual step.
@@ -179,29 +197,8 @@ def encode_float(x, start, end, crev, order, step, bound, f32, y, q, exc):
         else:
             for j in range(order - i, order):
                 pred += crev[j] * y[i - order + j]
-        t = (x[i] - pred) / step
-        exc[i] = 0
-        ok = False
-        qi = 0
-        if abs(t) < _QMAX:
-            qf = math.floor(t + 0.5)
-            for delta in (0.0, -1.0, 1.0):
-                cand = qf + delta
-                r = pred + cand * step
-                if f32:
-                    r = np.float64(np.float32(r))
-                if abs(r - x[i]) <= bound and abs(r) < np.inf:
-                    qi = np.int64(cand)
-                    y[i] = r
-                    ok = True
-                    break
-        if not ok:
-            exc[i] = 1
-            q[i] = 0
-            y[i] = x[i]
-            n_exc += 1
-        else:
-            q[i] = qi
+        q[i], y[i], exc[i] = _quantize_sample(x[i], pred, step, bound, f32)
+        n_exc += exc[i]
     return n_exc
 
 
@@ -534,29 +531,8 @@ def interp_encode(x, order, step, bound, f32, y, q, exc):
     for k in range(n):
         i = order[k]
         pred = _interp_pred(y, i, _stride(i), n)
-        t = (x[i] - pred) / step
-        exc[i] = 0
-        ok = False
-        qi = 0
-        if abs(t) < _QMAX:
-            qf = math.floor(t + 0.5)
-            for delta in (0.0, -1.0, 1.0):
-                cand = qf + delta
-                r = pred + cand * step
-                if f32:
-                    r = np.float64(np.float32(r))
-                if abs(r - x[i]) <= bound and abs(r) < np.inf:
-                    qi = np.int64(cand)
-                    y[i] = r
-                    ok = True
-                    break
-        if ok:
-            q[k] = qi
-        else:
-            exc[i] = 1
-            q[k] = 0
-            y[i] = x[i]
-            n_exc += 1
+        q[k], y[i], exc[i] = _quantize_sample(x[i], pred, step, bound, f32)
+        n_exc += exc[i]
     return n_exc
 
 
