@@ -1,4 +1,4 @@
-"""Kernels of the context-modelled residual coder (plain arrays in, plain arrays out).
+"""Kernels of the context-modelled residual coder: tokens, raw bits and context levels.
 
 A signed integer ``v`` is zigzag-mapped to ``u`` and split into a *token* (entropy-coded) and
 *raw bits* (stored as they are):
@@ -7,164 +7,111 @@ A signed integer ``v`` is zigzag-mapped to ``u`` and split into a *token* (entro
 * otherwise, with ``n = bitlen(u)`` (5..64): the token is ``16 + 4*(n - 5) + t`` where ``t``
   is the two bits below the leading one, and the ``n - 3`` lowest bits are raw.
 
-So tokens lie in ``[0, 256)``. Each token is coded in a *context*: the bit length of
-``u[i-1] + u[i-2]`` (the two previous values of the same segment, 0 before its start), capped
-at ``n_ctx - 1``. The decoder computes the same contexts from what it has already decoded.
+So tokens lie in ``[0, 256)``. Values are taken in *groups* of four from the start of each
+segment (the last group of a segment may be shorter). All tokens of a group share one context
+*level*, a function of the tokens already seen in the segment: with ``S = 0`` at the
+segment start, after each group ``S = S - (S >> 2) + (sum of its tokens)`` (a moving sum that
+forgets a quarter per group; tokens grow with the logarithm of large magnitudes, so ``S`` is
+about 16 times their recent mean, a scale estimate), and a group's level is ``S >> 1`` for
+the ``S`` before it. ``S`` stays below 4084, so levels lie in ``[0, 2042)``. The decoder
+computes the same levels from the tokens it has decoded; a group's level never depends on the
+group itself, so its four tokens decode independently.
+
+Raw bits form one bit stream, least-significant bit first, in value order; kernels hold it
+as little-endian 64-bit words.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ._jit import jit
 
-__all__ = ["DIRECT", "MAX_TOKEN", "tokenize", "detokenize", "token_raw_bits"]
+__all__ = ["DIRECT", "MAX_TOKEN", "LEVELS", "analyze", "joint_histogram", "token_tables"]
 
 DIRECT = 16
-MAX_TOKEN = DIRECT + 4 * 60 + 3  # n = 64 -> 16 + 4*59 + 3 = 255
+MAX_TOKEN = DIRECT + 4 * 59 + 3  # n = 64: 16 + 4*59 + 3 = 255
+#: Context levels (``S >> 1 < 2042``).
+LEVELS = 2048
 
-OK = 0
-ERR_TOKEN = 1  # a context stream ran out, or a token is out of range
-ERR_BITS = 2  # the raw-bit stream ended early
-ERR_TRAILING = 3  # data left over
+if numba.config.DISABLE_JIT:
+
+    def _clz(v):
+        """Leading zero bits of a non-negative 64-bit value (64 for 0)."""
+        return 64 - int(v).bit_length()
+
+else:
+    from numba.cpython.unsafe.numbers import leading_zeros as _clz
 
 
 @jit(inline="always")
 def _bitlen64(u):
     """Significant bits of an unsigned 64-bit value."""
-    b = 0
-    while u != np.uint64(0):
-        u >>= np.uint64(1)
-        b += 1
-    return b
+    return 64 - np.int64(_clz(np.uint64(u)))
 
 
-@jit(inline="always")
-def _ctx_of(u1, u2, n_ctx):
-    if u1 > np.uint64(0xFFFFFFFFFFFFFFFF) - u2:  # the sum would wrap
-        return n_ctx - 1
-    c = _bitlen64(u1 + u2)
-    return c if c < n_ctx else n_ctx - 1
+def token_tables() -> np.ndarray:
+    """Per token ``t``, at ``[2t]`` the value ``u`` it stands for before its raw bits are
+    or-ed in and at ``[2t + 1]`` its number of raw bits (uint64, 512 entries)."""
+    tok = np.arange(256, dtype=np.int64)
+    nbits = np.where(tok < DIRECT, 0, (tok - DIRECT) // 4 + 2)
+    prefix = np.where(tok < DIRECT, tok, (4 | ((tok - DIRECT) & 3)) << nbits).astype(np.uint64)
+    return np.stack([prefix, nbits.astype(np.uint64)], axis=1).reshape(-1).copy()
 
 
 @jit
-def token_raw_bits(token):
-    """Raw bits that follow ``token``."""
-    if token < DIRECT:
-        return 0
-    return (token - DIRECT) // 4 + 2
+def analyze(values, seg_starts, tokens, levels, raw, level_counts):
+    """Tokens, levels and raw bits of ``values`` (int64) in one pass; returns the raw bit count.
 
-
-@jit
-def tokenize(values, seg_starts, n_ctx, tokens, ctx, raw):
-    """Split ``values`` (int64) into tokens and contexts; pack raw bits into ``raw`` (uint8).
-
-    ``seg_starts`` (int64, ascending, first 0) marks where the context history restarts.
-    ``raw`` must hold at least ``8 * values.size + 8`` bytes. Returns the raw byte count.
+    ``seg_starts`` (int64, ascending, first 0) marks where the level history restarts.
+    Writes ``tokens`` (uint8), ``levels`` (uint16), the raw bits to ``raw`` (uint64 words, at
+    least ``values.size + 2``; bits past the returned count are zero) and counts the values
+    of each level in ``level_counts`` (int64, ``LEVELS``). Branch-free per value: a value
+    below ``DIRECT`` takes the same path with a zero mask.
     """
+    u64 = np.uint64
     n = values.size
-    pos = 0
-    acc = np.uint64(0)
+    nseg = seg_starts.size
+    acc = u64(0)  # raw bits not yet stored in full words
     nacc = 0
-    seg = 0
-    u1 = np.uint64(0)
-    u2 = np.uint64(0)
-    for i in range(n):
-        if seg < seg_starts.size and seg_starts[seg] == i:
-            u1 = np.uint64(0)
-            u2 = np.uint64(0)
-            seg += 1
-            while seg < seg_starts.size and seg_starts[seg] == i:
-                seg += 1
-        v = values[i]
-        u = (np.uint64(v) << np.uint64(1)) ^ np.uint64(v >> 63)
-        ctx[i] = _ctx_of(u1, u2, n_ctx)
-        if u < np.uint64(DIRECT):
-            tokens[i] = np.uint8(u)
-        else:
-            nb = _bitlen64(u)
-            t = (u >> np.uint64(nb - 3)) & np.uint64(3)
-            tokens[i] = np.uint8(DIRECT + 4 * (nb - 5) + int(t))
-            k = nb - 3
-            low = u & ((np.uint64(1) << np.uint64(k)) - np.uint64(1))
-            # write k bits (k <= 61), possibly in two parts to keep the accumulator in range
-            while k > 0:
-                take = k if k <= 32 else 32
-                acc |= (low & ((np.uint64(1) << np.uint64(take)) - np.uint64(1))) << np.uint64(nacc)
-                low >>= np.uint64(take)
-                k -= take
-                nacc += take
-                while nacc >= 8:
-                    raw[pos] = np.uint8(acc & np.uint64(0xFF))
-                    pos += 1
-                    acc >>= np.uint64(8)
-                    nacc -= 8
-        u2 = u1
-        u1 = u
-    if nacc > 0:
-        raw[pos] = np.uint8(acc & np.uint64(0xFF))
-        pos += 1
-    return pos
+    wi = 0
+    for sg in range(nseg):
+        a = seg_starts[sg]
+        b = seg_starts[sg + 1] if sg + 1 < nseg else n
+        s = np.int64(0)
+        j = a
+        while j < b:
+            lev = s >> 1
+            e = min(j + 4, b)
+            g = np.int64(0)
+            for i in range(j, e):
+                v = values[u64(i)]
+                u = (u64(v) << u64(1)) ^ u64(v >> 63)
+                nb = _bitlen64(u)
+                m = -np.int64(u >= u64(DIRECT))  # all ones for a value with raw bits
+                k = (nb - 3) & m
+                tok = ((DIRECT - 20 + 4 * nb + np.int64((u >> u64(k)) & u64(3))) & m) | (np.int64(u) & ~m)
+                low = u & ((u64(1) << u64(k)) - u64(1))
+                acc |= low << u64(nacc)
+                raw[u64(wi)] = acc
+                tot = nacc + k
+                full = tot >> 6
+                wi += full
+                acc = ((low >> u64(1)) >> u64(63 - nacc)) if full else acc
+                nacc = tot & 63
+                tokens[u64(i)] = tok
+                levels[u64(i)] = lev
+                g += tok
+            level_counts[u64(lev)] += e - j
+            s = s - (s >> 2) + g
+            j = e
+    raw[u64(wi)] = acc
+    return wi * 64 + nacc
 
 
 @jit
-def detokenize(streams, offsets, counts, seg_starts, n_ctx, raw, out):
-    """Inverse of :func:`tokenize` for untrusted input; returns a status (0 = OK).
-
-    ``streams`` holds every context's decoded tokens back to back, context ``c`` at
-    ``streams[offsets[c] : offsets[c] + counts[c]]``. Fills ``out`` (int64).
-    """
-    n = out.size
-    used = np.zeros(n_ctx, np.int64)
-    pos = 0
-    nraw = raw.size
-    acc = np.uint64(0)
-    nacc = 0
-    seg = 0
-    u1 = np.uint64(0)
-    u2 = np.uint64(0)
-    for i in range(n):
-        if seg < seg_starts.size and seg_starts[seg] == i:
-            u1 = np.uint64(0)
-            u2 = np.uint64(0)
-            seg += 1
-            while seg < seg_starts.size and seg_starts[seg] == i:
-                seg += 1
-        c = _ctx_of(u1, u2, n_ctx)
-        if used[c] >= counts[c]:
-            return ERR_TOKEN
-        tok = np.int64(streams[offsets[c] + used[c]])
-        used[c] += 1
-        if tok < DIRECT:
-            u = np.uint64(tok)
-        else:
-            if tok > MAX_TOKEN:
-                return ERR_TOKEN
-            nb = (tok - DIRECT) // 4 + 5
-            t = np.uint64((tok - DIRECT) % 4)
-            k = nb - 3
-            low = np.uint64(0)
-            got = 0
-            while got < k:
-                take = k - got if k - got <= 32 else 32
-                while nacc < take:
-                    if pos >= nraw:
-                        return ERR_BITS
-                    acc |= np.uint64(raw[pos]) << np.uint64(nacc)
-                    pos += 1
-                    nacc += 8
-                low |= (acc & ((np.uint64(1) << np.uint64(take)) - np.uint64(1))) << np.uint64(got)
-                acc >>= np.uint64(take)
-                nacc -= take
-                got += take
-            u = (((np.uint64(4) | t) << np.uint64(k))) | low
-        v = np.int64(u >> np.uint64(1)) ^ -np.int64(u & np.uint64(1))
-        out[i] = v
-        u2 = u1
-        u1 = u
-    for c in range(n_ctx):
-        if used[c] != counts[c]:
-            return ERR_TRAILING
-    if pos != nraw or acc != np.uint64(0):
-        return ERR_TRAILING
-    return OK
+def joint_histogram(tokens, levels, level_bin, hist):
+    """``hist[level_bin[levels[i]], tokens[i]] += 1`` (hist: int64, bins x 256)."""
+    for i in range(tokens.size):
+        hist[level_bin[levels[i]], tokens[i]] += 1
