@@ -1,6 +1,7 @@
 """Mutation fuzzing of .qsg files: only CorruptFileError may come out.
 
-Makes a few valid files (several quantizers, rANS and raw frames, learned arrays), then
+Makes a few valid files (several quantizers, rANS and raw frames, learned arrays; streams:
+lossless stereo, value maps, bounded integers, float frames with exceptions), then
 applies random mutations (bit flips, byte overwrites, truncation, insertion, forged 32/64-bit
 length fields, splices of two files) and decodes each result. Two kinds also *repair the
 checksum* after damaging a frame payload or the header, so that the entropy decoders and the
@@ -39,6 +40,13 @@ def corpus() -> list[tuple[bytes, np.ndarray]]:
         quantsig.compress(x, quantsig.MuLawQuantizer(bits=6, clip=True)),
         quantsig.compress(x, quantsig.KMeansVectorQuantizer(8, dim=2, random_state=0).fit(x)),
         quantsig.compress(pcm, quantsig.G711Quantizer(law="a")),
+        # streams: stereo lossless (split blocks, stereo modes), a value map, bounded integers,
+        # float32 frames (interpolation or LPC, with exceptions), quantizer mode
+        quantsig.compress(np.stack([pcm, pcm // 2 + 7], axis=1), lossless=True, frame_size=300),
+        quantsig.compress(quantsig.G711Quantizer().quantize(pcm), lossless=True),
+        quantsig.compress(pcm, max_abs_error=9, frame_size=256),
+        quantsig.compress(np.cumsum(x.ravel()).astype(np.float32) + np.float32(3e6) * (np.arange(1280) % 97 == 5),
+                          max_abs_error=0.02, frame_size=640),
     ]
     return [(f, quantsig.decompress(f)) for f in files]
 
@@ -128,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in range(args.n):
         i = int(rng.integers(len(files)))
         blob, expected = files[i]
-        kind, bad = mutate(blob, files[int(rng.integers(len(files)))][0], rng)
+        other_blob, other_expected = files[int(rng.integers(len(files)))]
+        kind, bad = mutate(blob, other_blob, rng)
         try:
             y = quantsig.decompress(bad)
         except CorruptFileError:
@@ -140,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if y.shape == expected.shape and y.dtype == expected.dtype and np.array_equal(y, expected):
             outcomes["decoded unchanged"] += 1
+        elif kind == "splice" and y.shape == other_expected.shape and np.array_equal(y, other_expected):
+            # the cut landed at the start of the other file's header or on a frame boundary of
+            # two files whose headers have the same length: a valid file, the other one's
+            outcomes["splice gave the other file"] += 1
         elif kind.endswith("+crc"):
             # a forged file with valid checksums may legitimately decode to other values;
             # what matters is that it decoded cleanly (no crash, no other exception)
