@@ -35,8 +35,9 @@ Ratios stay "higher is better for quantsig" (see :mod:`_common`), but only the s
 * ``kind="noise"``: ``ratio = peer error power / our error power`` (10 ** (dB gained / 10):
   "6 dB better" is 3.98x; an exact reconstruction is credited with the int16 grid's own
   rounding noise, 1/12 LSB^2, so the ratio stays finite);
-* ``kind="memory"``: ``ratio = peak RSS of the short stream / peak RSS of the 10x longer one``
-  (1.0 = independent of length).
+* ``kind="memory"``: ``ratio = peak RSS of the short stream / (the short run's baseline + the
+  10x longer stream's growth above its own baseline)`` (1.0 = independent of length; the
+  baselines are compared out because the interpreter's start-up RSS varies between runs).
 
 Their ``ours_s`` / ``peer_s`` are still the best encode times of each side (wall time of the
 long and short run for memory rows), so the table's time columns keep their meaning; the

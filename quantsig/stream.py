@@ -1163,7 +1163,8 @@ class StreamReader:
     max_output_bytes : int
         Largest array :meth:`read` returns in one call.
     threads : int, optional
-        Frames decoded at once when a read spans several (default: the CPUs, at most 4).
+        Frames decoded at once when a read spans several (default: ``QUANTSIG_THREADS`` if
+        set, else the CPUs, at most 4).
 
     Attributes
     ----------

@@ -298,7 +298,7 @@ def decode_residuals(block: Any, n: int, seg_starts: Any = None) -> np.ndarray:
     starts = np.zeros(k, np.int64)
     for c in range(1, k):
         step = r.uvarint("context level step")
-        if step == 0 or starts[c - 1] + step >= _k.LEVELS:
+        if step == 0 or int(starts[c - 1]) + step >= _k.LEVELS:  # Python ints: no overflow
             raise CorruptFileError(f"residual block: context levels do not ascend within [0, {_k.LEVELS})")
         starts[c] = starts[c - 1] + step
     tab = np.empty(k << prec, np.uint32)
