@@ -481,3 +481,13 @@ def test_huge_n_with_a_tiny_block_is_cheap_to_reject():
     with pytest.raises(CorruptFileError):
         decode_residuals(blob, 10**6)
 
+
+
+def test_forged_huge_level_step_is_corrupt_not_overflow():
+    from quantsig.entropy.rans import _put_uvarint
+
+    blob = bytearray(b"\x02\x00\x00\x01")
+    _put_uvarint(blob, 2**63)
+    blob += b"\x00\x00\x00\x00"
+    with pytest.raises(CorruptFileError, match="levels"):
+        decode_residuals(bytes(blob), 10)
