@@ -202,7 +202,9 @@ class _Config:
     def doc_fields(self) -> dict[str, Any]:
         """Header fields; those equal to their defaults are left out (a stream of a thousand
         samples should not pay for a verbose header)."""
-        doc: dict[str, Any] = {"mode": self.mode, "dtype": self.dtype.newbyteorder("<").str}
+        # no "mode" key: the mode is the one whose parameter is present ("bound", "step",
+        # "quantizer"; none: lossless), which saves a short series 20 bytes
+        doc: dict[str, Any] = {"dtype": self.dtype.newbyteorder("<").str}
         for key, value in (
             ("channels", self.channels),
             ("frame_size", self.frame_size),
@@ -325,9 +327,14 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
             raise _corrupt(f"header field {key!r} is invalid: {v!r}")
         return v
 
-    mode = get("mode", (str,))
+    implied = [m for m, key in (("max_abs_error", "bound"), ("step", "step"), ("quantizer", "quantizer")) if key in doc]
+    if len(implied) > 1:
+        raise _corrupt(f"header names the parameters of several modes: {', '.join(implied)}")
+    mode = get("mode", (str,), implied[0] if implied else "lossless")
     if mode not in MODES:
         raise _corrupt(f"unknown mode {mode!r}")
+    if implied and mode != implied[0]:
+        raise _corrupt(f"header says mode {mode!r} but carries the parameter of {implied[0]!r}")
     dstr = get("dtype", (str,))
     allowed = {np.dtype(n).newbyteorder("<").str: n for n in _INT_DTYPES + _FLOAT_DTYPES}
     if dstr not in allowed:

@@ -140,3 +140,13 @@ def test_interpolation_exceptions():
         y = st.decode_frame(cfg, memoryview(payload), 700)[:, 0]
         np.testing.assert_array_equal(y, recon[:, 0])
         assert np.abs(y.astype(np.float64) - x.astype(np.float64)).max() <= 0.01
+
+
+def test_header_mode_follows_from_its_parameter():
+    from quantsig import container as c
+
+    for opts, mode in ((dict(lossless=True), "lossless"), (dict(max_abs_error=3), "max_abs_error"),
+                       (dict(step=5), "step"), (dict(quantizer=quantsig.G711Quantizer()), "quantizer")):
+        blob = compress_array(_tones(300), **opts, **SMALL)[0]
+        doc = c.read_header(blob).doc
+        assert "mode" not in doc and StreamReader(blob).mode == mode
