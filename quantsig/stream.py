@@ -703,33 +703,25 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         stereo = cfg.use_stereo
         n_reps = 4 if stereo else ch
         n_slots = 2 if stereo else ch
-        plan = []
-        for start, end in blocks:
-            if stereo:
-                mode = r.byte("stereo mode")
-                if mode >= len(STEREO_MODES):
-                    raise _corrupt(f"unknown stereo mode {mode}")
-            else:
-                mode = -1
-            plan.append((mode, [_get_leaves(r, cfg, start, end) for _ in range(n_slots)]))
+        # the predictors of every block, parsed in one kernel call
+        n_max = len(blocks) * n_slots * (1 << SPLIT_DEPTH)
+        leaves = np.empty((n_max, 8), np.int64)
+        coefs = np.empty(n_max * _lpc.MAX_ORDER + 1, np.int64)
+        starts = np.array([b0 for b0, _ in blocks], np.int64)
+        ends = np.array([b1 for _, b1 in blocks], np.int64)
+        status, pos, n_leaves, _ = _k.parse_int_plan(
+            np.frombuffer(payload, np.uint8), np.int64(r.pos), starts, ends, stereo, np.int64(n_slots),
+            np.int64(cfg.max_order), np.int64(_lpc._MAX_SHIFT), np.int64(SPLIT_DEPTH), np.int64(MIN_SPLIT),
+            np.int64(_COEF_BITS), leaves, coefs,
+        )
+        if status != _k.PLAN_OK:
+            raise _corrupt(_PLAN_ERRORS.get(int(status), "invalid block plan"))
+        r.pos = int(pos)
         Q = _get_residuals(r, n_slots, rows, cfg)
         reps = np.zeros((n_reps, rows), np.int64)
         lo, hi = _int_limits(cfg)
-        leaves: list[list[int]] = []
-        coef_parts: list[np.ndarray] = []
-        off = 0
-        for (start, end), (mode, preds) in zip(blocks, plan):
-            slots = STEREO_MODES[mode] if stereo else tuple(range(ch))
-            for s, rep in enumerate(slots):
-                for a, b, p in preds[s]:
-                    leaves.append([s, rep, a, b, p.order, p.shift, off, 0])
-                    coef_parts.append(p.coefs[::-1])
-                    off += p.order
-            if stereo:
-                leaves[-1][7] = 4 * start + mode + 1
-        coefs = np.concatenate(coef_parts) if off else np.zeros(1, np.int64)
-        _k.decode_int_frame(Q, np.array(leaves, np.int64).reshape(-1, 8), np.ascontiguousarray(coefs, np.int64),
-                            np.int64(cfg.step), np.int64(lo), np.int64(hi), cfg.mode == "lossless", reps)
+        _k.decode_int_frame(Q, leaves[:n_leaves], coefs, np.int64(cfg.step), np.int64(lo), np.int64(hi),
+                            cfg.mode == "lossless", reps)
         if r.pos != len(payload):
             raise _corrupt("frame has unexpected trailing bytes")
         values = (reps[:2] if stereo else reps) << w
@@ -788,6 +780,16 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
     if not np.all(np.isfinite(Y)):
         raise _corrupt("decoded samples are not finite")
     return Y.T.astype(cfg.dtype)
+
+
+_PLAN_ERRORS = {
+    _k.PLAN_TRUNCATED: "the block predictors are truncated",
+    _k.PLAN_STEREO: "unknown stereo mode",
+    _k.PLAN_ORDER: "a predictor order exceeds the stream's max_order",
+    _k.PLAN_SHIFT: f"a predictor shift exceeds {_lpc._MAX_SHIFT}",
+    _k.PLAN_PADDING: "predictor coefficients have non-zero padding bits",
+    _k.PLAN_FLAGS: "split flags name blocks that cannot be split, or are set under a block that is not split",
+}
 
 
 def _get_residuals(r: _Reader, n_slots: int, rows: int, cfg: _Config) -> np.ndarray:

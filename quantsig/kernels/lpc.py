@@ -549,3 +549,161 @@ def interp_decode(q, order, step, f32, exc, exc_val, y):
         pred = _interp_pred(y, i, _stride(i), n)
         r = pred + np.float64(q[k]) * step
         y[i] = np.float64(np.float32(r)) if f32 else r
+
+
+# ---------------------------------------------------------------------- frame plans
+PLAN_OK = 0
+PLAN_TRUNCATED = 1
+PLAN_STEREO = 2
+PLAN_ORDER = 3
+PLAN_SHIFT = 4
+PLAN_PADDING = 5
+PLAN_FLAGS = 6
+
+_STEREO_A = np.array([0, 0, 1, 2], np.int64)
+_STEREO_B = np.array([1, 3, 3, 3], np.int64)
+
+
+@jit
+def _n_flags(n, depth, min_split):
+    """Split flags a node of ``n`` rows reserves: its splittable descendants and itself."""
+    total = 0
+    sizes = np.empty(64, np.int64)
+    depths = np.empty(64, np.int64)
+    sizes[0] = n
+    depths[0] = depth
+    top = 1
+    while top > 0:
+        top -= 1
+        m = sizes[top]
+        d = depths[top]
+        if d > 0 and m >= 2 * min_split:
+            total += 1
+            sizes[top] = m // 2
+            depths[top] = d - 1
+            sizes[top + 1] = m - m // 2
+            depths[top + 1] = d - 1
+            top += 2
+    return total
+
+
+@jit
+def parse_int_plan(buf, pos, block_starts, block_ends, stereo, n_slots, max_order, max_shift,
+                   depth, min_split, prec, leaves, coefs):
+    """Parse the per-block part of an integer stream frame (untrusted) into the ``leaves`` and
+    ``coefs`` arrays :func:`decode_int_frame` takes, without a Python call per predictor.
+
+    Per block: the stereo mode byte (when ``stereo``), then per slot a split-flags byte (the
+    preorder rule of ``stream._plan_block``; flags beyond the node count, or under an unsplit
+    node, are errors) and each leaf's predictor: order, shift, ``order`` x ``prec``-bit two's
+    complement coefficients LSB first with zero padding. Returns ``(status, pos, n_leaves,
+    n_coefs)``; ``leaves`` must hold ``n_blocks * n_slots * 2**depth`` rows and ``coefs``
+    32 times that."""
+    end = buf.size
+    nl = 0
+    nc = 0
+    mask = (np.int64(1) << prec) - 1
+    half = np.int64(1) << (prec - 1)
+    st_a = np.empty(64, np.int64)
+    st_b = np.empty(64, np.int64)
+    st_d = np.empty(64, np.int64)
+    for blk in range(block_starts.size):
+        start = block_starts[blk]
+        stop = block_ends[blk]
+        mode = -1
+        if stereo:
+            if pos >= end:
+                return PLAN_TRUNCATED, pos, nl, nc
+            mode = np.int64(buf[pos])
+            pos += 1
+            if mode > 3:
+                return PLAN_STEREO, pos, nl, nc
+        for s in range(n_slots):
+            rep = s
+            if stereo:
+                rep = _STEREO_A[mode] if s == 0 else _STEREO_B[mode]
+            if pos >= end:
+                return PLAN_TRUNCATED, pos, nl, nc
+            flags = np.int64(buf[pos])
+            pos += 1
+            if flags >> _n_flags(stop - start, depth, min_split):
+                return PLAN_FLAGS, pos, nl, nc
+            fpos = 0
+            st_a[0] = start
+            st_b[0] = stop
+            st_d[0] = depth
+            top = 1
+            while top > 0:
+                top -= 1
+                a = st_a[top]
+                b = st_b[top]
+                d = st_d[top]
+                split = False
+                if d > 0 and b - a >= 2 * min_split:
+                    m = (a + b) // 2
+                    if (flags >> fpos) & 1:
+                        split = True
+                        fpos += 1
+                        st_a[top] = m
+                        st_b[top] = b
+                        st_d[top] = d - 1
+                        st_a[top + 1] = a
+                        st_b[top + 1] = m
+                        st_d[top + 1] = d - 1
+                        top += 2
+                    else:
+                        reserved = _n_flags(m - a, d - 1, min_split) + _n_flags(b - m, d - 1, min_split)
+                        if (flags >> (fpos + 1)) & ((np.int64(1) << reserved) - 1):
+                            return PLAN_FLAGS, pos, nl, nc
+                        fpos += 1 + reserved
+                if split:
+                    continue
+                # a leaf: its predictor
+                if pos >= end:
+                    return PLAN_TRUNCATED, pos, nl, nc
+                order = np.int64(buf[pos])
+                pos += 1
+                if order > max_order:
+                    return PLAN_ORDER, pos, nl, nc
+                shift = np.int64(0)
+                if order > 0:
+                    if pos >= end:
+                        return PLAN_TRUNCATED, pos, nl, nc
+                    shift = np.int64(buf[pos])
+                    pos += 1
+                    if shift > max_shift:
+                        return PLAN_SHIFT, pos, nl, nc
+                    nbits = order * prec
+                    nbytes = (nbits + 7) // 8
+                    if pos + nbytes > end:
+                        return PLAN_TRUNCATED, pos, nl, nc
+                    acc = np.int64(0)
+                    have = 0
+                    q = 0
+                    for byte_i in range(nbytes):
+                        acc |= np.int64(buf[pos + byte_i]) << have
+                        have += 8
+                        while have >= prec and q < order:
+                            c = acc & mask
+                            if c >= half:
+                                c -= np.int64(1) << prec
+                            coefs[nc + order - 1 - q] = c  # reversed: oldest sample first
+                            q += 1
+                            acc >>= prec
+                            have -= prec
+                    if acc != 0:
+                        return PLAN_PADDING, pos, nl, nc
+                    pos += nbytes
+                leaves[nl, 0] = s
+                leaves[nl, 1] = rep
+                leaves[nl, 2] = a
+                leaves[nl, 3] = b
+                leaves[nl, 4] = order
+                leaves[nl, 5] = shift
+                leaves[nl, 6] = nc
+                leaves[nl, 7] = 0
+                nl += 1
+                nc += order
+        if stereo:
+            leaves[nl - 1, 7] = 4 * start + mode + 1
+    return PLAN_OK, pos, nl, nc
