@@ -229,7 +229,8 @@ def _check_one_mode(lossless: Any, max_abs_error: Any, bits_per_sample: Any, qua
             continue
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"{name} must be a number, got {type(v).__name__}")
-        if not (v > 0 if low == "> 0" else v >= 0) or not math.isfinite(v):
+        fv = float(v)
+        if not (fv > 0 if low == "> 0" else fv >= 0) or not math.isfinite(fv):
             raise ValueError(f"{name} must be a finite number {low}, got {v!r}")
 
 

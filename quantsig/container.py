@@ -217,7 +217,7 @@ class _Reader:
         return st.unpack(self.take(st.size, what))
 
 
-def read_header(buf: bytes | memoryview) -> Header:
+def read_header(buf: bytes | memoryview | FileView) -> Header:
     """Parse and verify the header of a file held in ``buf``.
 
     Raises
@@ -310,7 +310,7 @@ def _parse_frame_head(mv: memoryview, offset: int, end: int) -> FrameInfo:
     return info
 
 
-def frame_payload(buf: bytes | memoryview, info: FrameInfo) -> memoryview:
+def frame_payload(buf: bytes | memoryview | FileView, info: FrameInfo) -> Any:
     """The verified payload of a frame (CRC checked)."""
     mv = _view(buf)
     head_end = info.offset + _FRAME_HEAD.size
@@ -321,7 +321,7 @@ def frame_payload(buf: bytes | memoryview, info: FrameInfo) -> memoryview:
     return mv[head_end:pend]
 
 
-def read_index(buf: bytes | memoryview, header: Header) -> list[FrameInfo] | None:
+def read_index(buf: bytes | memoryview | FileView, header: Header) -> list[FrameInfo] | None:
     """Read and verify the index at the end of the file (None when the file has no trailer)."""
     mv = _view(buf)
     n = len(mv)
@@ -364,7 +364,7 @@ def read_index(buf: bytes | memoryview, header: Header) -> list[FrameInfo] | Non
     return frames
 
 
-def scan_frames(buf: bytes | memoryview, header: Header) -> Iterator[FrameInfo]:
+def scan_frames(buf: bytes | memoryview | FileView, header: Header) -> Iterator[FrameInfo]:
     """Walk the frames from the header on, without the index (recovery of a cut-off file).
 
     Stops quietly at the index marker, at the end of the buffer, or at an incomplete frame;

@@ -218,7 +218,7 @@ def run_stream_demo(seconds: float, folder: str, progress: Any = None) -> list[S
     speech_wav = os.path.join(folder, "speech_8k.wav")
     sf.write(speech_wav, speech_like(seconds, 8000), 8000, subtype="PCM_16")
     sources.append((f"generated speech, {seconds:g} s mono 8 kHz", speech_wav, ("lossless", "4 bits", "G.711")))
-    options = {
+    options: dict[str, dict[str, Any]] = {
         "lossless": {"lossless": True},
         "max-error": {"max_abs_error": 4},
         "4 bits": {"bits_per_sample": 4.0},

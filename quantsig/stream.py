@@ -38,7 +38,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator, Protocol
 
 import numpy as np
 
@@ -50,7 +50,7 @@ from ._validation import check_int, smallest_uint
 from .errors import CodeRangeError, CorruptFileError
 from .kernels import lpc as _k
 from .predictors import lpc as _lpc
-from .predictors.stereo import STEREO_MODES, from_stereo, to_stereo
+from .predictors.stereo import STEREO_MODES, to_stereo
 from .quantizers.base import Quantizer
 from .registry import get_quantizer
 
@@ -68,6 +68,12 @@ _FRAME_VERSION = 1
 _INT64_LIMIT = 1 << 62
 
 PathLike = str | os.PathLike
+
+
+class SupportsWrite(Protocol):
+    """Anything with ``write(bytes)``: a file, a socket wrapper, a list's ``append`` in a class."""
+
+    def write(self, data: bytes, /) -> Any: ...
 
 
 def _corrupt(msg: str) -> CorruptFileError:
@@ -280,7 +286,7 @@ def _make_config(
                 f"a {name} stream needs max_abs_error=, step= or quantizer= (lossless=True is for integer PCM)"
             )
     mode = given[0]
-    base = dict(
+    base: dict[str, Any] = dict(
         dtype=dtype, channels=channels, frame_size=frame_size, block_size=block_size,
         max_order=max_order, stereo=bool(stereo), n_ctx=contexts,
     )
@@ -363,7 +369,10 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
                   max_order=max_order, stereo=stereo, n_ctx=contexts)
     if mode == "quantizer":
         try:
-            cfg.quantizer = get_quantizer(doc.get("quantizer"))
+            q_config = doc.get("quantizer")
+            if not isinstance(q_config, (dict, str)):
+                raise _corrupt(f"invalid quantizer config {q_config!r}")
+            cfg.quantizer = get_quantizer(q_config)
         except CorruptFileError:
             raise
         except (KeyError, TypeError, ValueError, OverflowError) as e:
@@ -872,7 +881,7 @@ class StreamWriter:
 
     def __init__(
         self,
-        file: PathLike | BinaryIO,
+        file: PathLike | BinaryIO | SupportsWrite,
         *,
         channels: int = 1,
         dtype: Any = None,
@@ -905,7 +914,7 @@ class StreamWriter:
 
         self.metadata = {} if metadata is None else metadata
         _check_metadata(self.metadata)
-        self._mode_args = dict(lossless=bool(lossless), max_abs_error=max_abs_error, step=step, quantizer=quantizer)
+        self._mode_args: dict[str, Any] = dict(lossless=bool(lossless), max_abs_error=max_abs_error, step=step, quantizer=quantizer)
         if not lossless and lossless is not False:
             raise TypeError(f"lossless must be True or False, got {lossless!r}")
         self._stereo = bool(stereo)
@@ -919,7 +928,7 @@ class StreamWriter:
         self._fill = 0
         self._writer: _c.ContainerWriter | None = None
         self._owns = isinstance(file, (str, os.PathLike))
-        self._file: Any = open(file, "wb") if self._owns else file
+        self._file: Any = open(file, "wb") if isinstance(file, (str, os.PathLike)) else file
         if not hasattr(self._file, "write"):
             raise TypeError(f"file must be a path or a binary file object, got {type(file).__name__}")
         self._bytes = 0
@@ -1290,7 +1299,7 @@ class StreamReader:
             return [self._frame(k) for k in ks]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads)
-        jobs = []
+        jobs: list[Any] = []
         for k in ks:
             if k in self._decoded:
                 jobs.append(self._decoded[k])
@@ -1504,12 +1513,12 @@ def _search_step(arr: np.ndarray, bits: float | None, snr: float | None, **optio
         if ok(2.0**hi_f):
             return run(2.0**hi_f)
     for _ in range(30):
-        mid = 0.5 * (lo_f + hi_f)
-        good = ok(2.0**mid)
+        mid_f = 0.5 * (lo_f + hi_f)
+        good = ok(2.0**mid_f)
         if bits is not None:
-            lo_f, hi_f = (lo_f, mid) if good else (mid, hi_f)
+            lo_f, hi_f = (lo_f, mid_f) if good else (mid_f, hi_f)
         else:
-            lo_f, hi_f = (mid, hi_f) if good else (lo_f, mid)
+            lo_f, hi_f = (mid_f, hi_f) if good else (lo_f, mid_f)
         if hi_f - lo_f < 1e-3:
             break
     return run(2.0**hi_f) if bits is not None else run(2.0**lo_f)

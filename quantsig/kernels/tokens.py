@@ -35,14 +35,14 @@ MAX_TOKEN = DIRECT + 4 * 59 + 3  # n = 64: 16 + 4*59 + 3 = 255
 #: Context levels (``S >> 1 < 2042``).
 LEVELS = 2048
 
-if numba.config.DISABLE_JIT:
+if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]
 
     def _clz(v):
         """Leading zero bits of a non-negative 64-bit value (64 for 0)."""
         return 64 - int(v).bit_length()
 
 else:
-    from numba.cpython.unsafe.numbers import leading_zeros as _clz
+    from numba.cpython.unsafe.numbers import leading_zeros as _clz  # type: ignore[assignment]
 
 
 @jit(inline="always")
