@@ -37,7 +37,6 @@ from bisect import bisect_right
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, BinaryIO, Iterator, Protocol
 
 import numpy as np
@@ -430,32 +429,11 @@ def _put_predictor(out: bytearray, p: _lpc.Predictor) -> None:
         out += packed.to_bytes((p.order * _COEF_BITS + 7) // 8, "little")
 
 
-def _get_predictor(r: _Reader, cfg: _Config) -> _lpc.Predictor:
-    order = r.byte("predictor order")
-    if order > cfg.max_order:
-        raise _corrupt(f"predictor order {order} exceeds the stream's max_order {cfg.max_order}")
-    if order == 0:
-        return _lpc.ZERO
-    shift = r.byte("predictor shift")
-    if shift > _lpc._MAX_SHIFT:
-        raise _corrupt(f"predictor shift {shift} exceeds {_lpc._MAX_SHIFT}")
-    nbytes = (order * _COEF_BITS + 7) // 8
-    packed = int.from_bytes(r.take(nbytes, "predictor coefficients"), "little")
-    if packed >> (order * _COEF_BITS):
-        raise _corrupt("predictor coefficients have non-zero padding bits")
-    half = 1 << (_COEF_BITS - 1)
-    coefs = np.empty(order, np.int64)
-    for j in range(order):
-        c = (packed >> (j * _COEF_BITS)) & _COEF_MASK
-        coefs[j] = c - (1 << _COEF_BITS) if c >= half else c
-    return _lpc.Predictor(coefs, shift)
-
-
 #: A block may be split in halves, recursively, this many times (4096 -> down to 512 rows)...
 SPLIT_DEPTH = 3
 #: ...as long as each half keeps at least this many rows.
 MIN_SPLIT = 256
-_Leaf = tuple[int, int, _lpc.Predictor]
+_Leaf = tuple[int, int, _lpc.Predictor]  # start, end, predictor
 
 
 def _splittable(start: int, end: int, depth: int) -> bool:
@@ -487,42 +465,30 @@ def _best_split(x: np.ndarray, a: int, b: int, depth: int, max_order: int, step:
 
 
 def _flag_count(start: int, end: int, depth: int) -> int:
-    """Split flags a node of ``end - start`` rows reserves (its splittable descendants too)."""
-    return _flag_count_n(end - start, depth)
+    """Split flags a node of ``end - start`` rows reserves (its splittable descendants too);
+    the decoder's :func:`quantsig.kernels.lpc.parse_plan` counts them the same way."""
+    return int(_k.n_flags(np.int64(end - start), np.int64(depth), np.int64(MIN_SPLIT)))
 
 
-@lru_cache(maxsize=1024)
-def _flag_count_n(n: int, depth: int) -> int:
-    if not (depth > 0 and n >= 2 * MIN_SPLIT):
-        return 0
-    h = n // 2
-    return 1 + _flag_count_n(h, depth - 1) + _flag_count_n(n - h, depth - 1)
-
-
-def _split_spans(flags: int, pos: int, a: int, b: int, depth: int, spans: list[tuple[int, int]]) -> int:
-    """Append the leaves that ``flags`` describe for ``[a, b)``; returns the next flag position."""
-    if not _splittable(a, b, depth):
-        spans.append((a, b))
-        return pos
-    m = (a + b) // 2
-    if (flags >> pos) & 1:
-        pos = _split_spans(flags, pos + 1, a, m, depth - 1, spans)
-        return _split_spans(flags, pos, m, b, depth - 1, spans)
-    spans.append((a, b))
-    reserved = _flag_count(a, m, depth - 1) + _flag_count(m, b, depth - 1)
-    if (flags >> (pos + 1)) & ((1 << reserved) - 1):
-        raise _corrupt("split flags set under a block that is not split")
-    return pos + 1 + reserved
-
-
-def _get_leaves(r: _Reader, cfg: _Config, start: int, end: int) -> list[_Leaf]:
-    """Parse one block's split flags (a byte) and the predictors of its leaves."""
-    flags = r.byte("split flags")
-    if flags >> _flag_count(start, end, SPLIT_DEPTH):
-        raise _corrupt("split flags name blocks that cannot be split")
-    spans: list[tuple[int, int]] = []
-    _split_spans(flags, 0, start, end, SPLIT_DEPTH, spans)
-    return [(a, b, _get_predictor(r, cfg)) for a, b in spans]
+def _parse_plan(r: _Reader, payload: Any, blocks: list[tuple[int, int]], stereo: bool, n_slots: int,
+                cfg: _Config) -> tuple[np.ndarray, np.ndarray]:
+    """The per-block part of a frame (stereo modes, split flags, predictors), parsed and
+    checked in one kernel call: rows ``slot, rep, start, end, order, shift, coef_offset,
+    stereo`` and the integer coefficients, each predictor's reversed (oldest sample first)."""
+    n_max = len(blocks) * n_slots * (1 << SPLIT_DEPTH)
+    leaves = np.empty((n_max, 8), np.int64)
+    coefs = np.empty(n_max * _lpc.MAX_ORDER + 1, np.int64)
+    starts = np.array([b0 for b0, _ in blocks], np.int64)
+    ends = np.array([b1 for _, b1 in blocks], np.int64)
+    status, pos, n_leaves, _ = _k.parse_plan(
+        np.frombuffer(payload, np.uint8), np.int64(r.pos), starts, ends, stereo, np.int64(n_slots),
+        np.int64(cfg.max_order), np.int64(_lpc._MAX_SHIFT), np.int64(SPLIT_DEPTH), np.int64(MIN_SPLIT),
+        np.int64(_COEF_BITS), leaves, coefs,
+    )
+    if status != _k.PLAN_OK:
+        raise _corrupt(_PLAN_ERRORS.get(int(status), "invalid block plan"))
+    r.pos = int(pos)
+    return leaves[:n_leaves], coefs
 
 
 def _blocks(rows: int, block_size: int) -> list[tuple[int, int]]:
@@ -712,24 +678,11 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         stereo = cfg.use_stereo
         n_reps = 4 if stereo else ch
         n_slots = 2 if stereo else ch
-        # the predictors of every block, parsed in one kernel call
-        n_max = len(blocks) * n_slots * (1 << SPLIT_DEPTH)
-        leaves = np.empty((n_max, 8), np.int64)
-        coefs = np.empty(n_max * _lpc.MAX_ORDER + 1, np.int64)
-        starts = np.array([b0 for b0, _ in blocks], np.int64)
-        ends = np.array([b1 for _, b1 in blocks], np.int64)
-        status, pos, n_leaves, _ = _k.parse_int_plan(
-            np.frombuffer(payload, np.uint8), np.int64(r.pos), starts, ends, stereo, np.int64(n_slots),
-            np.int64(cfg.max_order), np.int64(_lpc._MAX_SHIFT), np.int64(SPLIT_DEPTH), np.int64(MIN_SPLIT),
-            np.int64(_COEF_BITS), leaves, coefs,
-        )
-        if status != _k.PLAN_OK:
-            raise _corrupt(_PLAN_ERRORS.get(int(status), "invalid block plan"))
-        r.pos = int(pos)
+        leaves, coefs = _parse_plan(r, payload, blocks, stereo, n_slots, cfg)
         Q = _get_residuals(r, n_slots, rows, cfg)
         reps = np.zeros((n_reps, rows), np.int64)
         lo, hi = _int_limits(cfg)
-        _k.decode_int_frame(Q, leaves[:n_leaves], coefs, np.int64(cfg.step), np.int64(lo), np.int64(hi),
+        _k.decode_int_frame(Q, leaves, coefs, np.int64(cfg.step), np.int64(lo), np.int64(hi),
                             cfg.mode == "lossless", reps)
         if r.pos != len(payload):
             raise _corrupt("frame has unexpected trailing bytes")
@@ -742,7 +695,7 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         if values.size and (values.min() < info.min or values.max() > info.max):
             raise _corrupt(f"decoded samples fall outside the {cfg.dtype.name} range")
         return values.T.astype(cfg.dtype)
-    plan_f = [] if method == _INTERP else [[_get_leaves(r, cfg, start, end) for _ in range(ch)] for start, end in blocks]
+    plan = None if method == _INTERP else _parse_plan(r, payload, blocks, False, ch, cfg)
     Q = _get_residuals(r, ch, rows, cfg)
     n_exc = r.uvarint("exception count")
     if n_exc > rows * ch:
@@ -775,17 +728,18 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         if not np.all(np.isfinite(Y)):
             raise _corrupt("decoded samples are not finite")
         return Y.T.astype(cfg.dtype)
+    assert plan is not None
+    leaves, coefs = plan
     chan = pos // rows
     for c in range(ch):
         sel = chan == c
         cpos, cval = pos[sel] - c * rows, vals[sel]
-        for preds in plan_f:
-            for a, b, p in preds[c]:
-                k0, k1 = np.searchsorted(cpos, [a, b])
-                status = _k.decode_float(Q[c], a, b, *p.float_kernel_args(), cfg.step, f32,
-                                         cpos[k0:k1], cval[k0:k1], Y[c])
-                if status:
-                    raise _corrupt("exception positions are inconsistent")
+        for _, _, a, b, order, shift, off, _ in leaves[leaves[:, 0] == c].tolist():
+            crev = np.ldexp(coefs[off : off + order].astype(np.float64), -shift)  # exact
+            k0, k1 = np.searchsorted(cpos, [a, b])
+            status = _k.decode_float(Q[c], a, b, crev, order, cfg.step, f32, cpos[k0:k1], cval[k0:k1], Y[c])
+            if status:
+                raise _corrupt("exception positions are inconsistent")
     if not np.all(np.isfinite(Y)):
         raise _corrupt("decoded samples are not finite")
     return Y.T.astype(cfg.dtype)
@@ -1475,50 +1429,37 @@ def _search_step(arr: np.ndarray, bits: float | None, snr: float | None, **optio
 
     span = float(np.max(arr)) - float(np.min(arr))
     span = max(span, 1.0 if is_int else float(np.max(np.abs(arr))) or 1.0)
-    if is_int:
-        # finest first for a rate (lossless may already meet it); coarsest first for an SNR
-        top = int(min(max(4 * span, 2), 1 << 33))
-        if bits is not None:
-            if ok(1):
-                return run(1)
-            lo_s, hi_s = 1, 2
-            while not ok(hi_s):
-                if hi_s >= top:
-                    raise ValueError(f"bits_per_sample={bits} cannot be met: {run(hi_s)[1].bits_per_sample:.4f} is the lowest rate reached")
-                lo_s, hi_s = hi_s, min(hi_s * 2, top)
-            while hi_s - lo_s > 1:  # ok(hi_s), not ok(lo_s): smallest step that meets the rate
-                mid = (lo_s + hi_s) // 2
-                lo_s, hi_s = (lo_s, mid) if ok(mid) else (mid, hi_s)
-            return run(hi_s)
-        if not ok(1):
-            raise ValueError(f"snr_db={snr} cannot be met even losslessly")
-        lo_s, hi_s = 1, 2
-        while ok(hi_s) and hi_s < top:
-            lo_s, hi_s = hi_s, min(hi_s * 2, top)
-        if ok(hi_s):
-            return run(hi_s)
-        while hi_s - lo_s > 1:  # ok(lo_s), not ok(hi_s): largest step that meets the SNR
-            mid = (lo_s + hi_s) // 2
-            lo_s, hi_s = (mid, hi_s) if ok(mid) else (lo_s, mid)
-        return run(lo_s)
-    lo_f, hi_f = math.log2(span) - 40.0, math.log2(span) + 2.0
-    if bits is not None:
-        if not ok(2.0**hi_f):
-            raise ValueError(f"bits_per_sample={bits} cannot be met: {run(2.0**hi_f)[1].bits_per_sample:.4f} is the lowest rate reached")
-        if ok(2.0**lo_f):
-            return run(2.0**lo_f)
-    else:
-        if not ok(2.0**lo_f):
-            raise ValueError(f"snr_db={snr} cannot be met")
-        if ok(2.0**hi_f):
-            return run(2.0**hi_f)
-    for _ in range(30):
-        mid_f = 0.5 * (lo_f + hi_f)
-        good = ok(2.0**mid_f)
-        if bits is not None:
-            lo_f, hi_f = (lo_f, mid_f) if good else (mid_f, hi_f)
+    # the finest and the coarsest step worth trying (integers: lossless up to four ranges)
+    fine: float = 1 if is_int else 2.0 ** (math.log2(span) - 40.0)
+    coarse: float = int(min(max(4 * span, 2), 1 << 33)) if is_int else 2.0 ** (math.log2(span) + 2.0)
+    if bits is not None:  # a rate: the finest step that meets it
+        if ok(fine):
+            return run(fine)
+        if not ok(coarse):
+            raise ValueError(f"bits_per_sample={bits} cannot be met: {run(coarse)[1].bits_per_sample:.4f} is the lowest rate reached")
+        return run(_bisect(ok, good=coarse, bad=fine, integer=is_int))
+    if not ok(fine):  # an SNR: the coarsest step that meets it
+        raise ValueError(f"snr_db={snr} cannot be met" + (" even losslessly" if is_int else ""))
+    if ok(coarse):
+        return run(coarse)
+    return run(_bisect(ok, good=fine, bad=coarse, integer=is_int))
+
+
+def _bisect(ok: Any, good: float, bad: float, integer: bool) -> float:
+    """The step nearest ``bad`` where ``ok`` still holds, given ``ok(good)`` and not ``ok(bad)``
+    (a monotone predicate); midpoints are geometric, so the search takes log-many steps over
+    ranges of many octaves. Integer steps stop at adjacent integers, real ones at 0.1 %."""
+    while True:
+        if integer:
+            if abs(good - bad) <= 1:
+                return good
+            lo, hi = min(good, bad), max(good, bad)
+            mid: float = min(max(int(round(math.sqrt(good * bad))), lo + 1), hi - 1)
         else:
-            lo_f, hi_f = (mid_f, hi_f) if good else (lo_f, mid_f)
-        if hi_f - lo_f < 1e-3:
-            break
-    return run(2.0**hi_f) if bits is not None else run(2.0**lo_f)
+            if abs(math.log2(good / bad)) < 1e-3:
+                return good
+            mid = math.sqrt(good * bad)
+        if ok(mid):
+            good = mid
+        else:
+            bad = mid

@@ -101,11 +101,19 @@ def test_writer_never_writes_what_its_reader_refuses():
 
 def test_non_canonical_split_flags_are_refused():
     from quantsig import stream as st
+    from quantsig.entropy.rans import _Reader
 
-    spans: list[tuple[int, int]] = []
-    assert st._split_spans(0b0, 0, 0, 4096, st.SPLIT_DEPTH, spans) == st._flag_count(0, 4096, st.SPLIT_DEPTH)
-    with pytest.raises(CorruptFileError, match="not split"):
-        st._split_spans(0b10, 0, 0, 4096, st.SPLIT_DEPTH, [])
+    cfg = st._make_config(np.dtype(np.int16), 1, lossless=True, max_abs_error=None, step=None, quantizer=None,
+                          frame_size=4096, block_size=4096, max_order=8, stereo=True, contexts=20)
+    # flags 0: the whole block is one leaf, and the byte reserves all 7 positions of its tree
+    assert st._flag_count(0, 4096, st.SPLIT_DEPTH) == 7
+    r = _Reader(memoryview(bytes([0b0, 0])))  # flags, then an order-0 predictor
+    leaves, _ = st._parse_plan(r, bytes([0b0, 0]), [(0, 4096)], False, 1, cfg)
+    assert leaves[:, 2:5].tolist() == [[0, 4096, 0]] and r.pos == 2
+    # a flag under the unsplit root, and a flag beyond the tree, are both refused
+    for flags in (0b10, 0b10000000):
+        with pytest.raises(CorruptFileError, match="not split|cannot be split"):
+            st._parse_plan(_Reader(memoryview(bytes([flags, 0]))), bytes([flags, 0]), [(0, 4096)], False, 1, cfg)
 
 
 def _smooth(n: int, seed: int = 5) -> np.ndarray:

@@ -19,10 +19,20 @@ from ._jit import jit
 __all__ = [
     "autocorr",
     "levinson",
+    "quantize_coefs",
+    "residual_cost",
+    "closed_loop_cost",
+    "best_predictor",
+    "residual_int",
     "encode_int",
-    "decode_int",
     "encode_float",
     "decode_float",
+    "decode_int_frame",
+    "n_flags",
+    "parse_plan",
+    "interp_order",
+    "interp_encode",
+    "interp_decode",
 ]
 
 
@@ -94,21 +104,6 @@ def residual_int(x, start, end, crev, order, shift, q):
 
 
 @jit
-def decode_lossless(q, start, end, crev, order, shift, y):
-    """Inverse of :func:`residual_int`: fills ``y[start:end]`` (int64)."""
-    for i in range(start, end):
-        acc = np.int64(0)
-        if i >= order:
-            base = i - order
-            for j in range(order):
-                acc += crev[j] * y[base + j]
-        else:
-            for j in range(order - i, order):
-                acc += crev[j] * y[i - order + j]
-        y[i] = (acc >> shift) + q[i]
-
-
-@jit
 def encode_int(x, start, end, crev, order, shift, step, lo, hi, y, q):
     """Closed-loop coding of integer samples ``x[start:end]`` (int64) with an integer ``step``.
 
@@ -134,26 +129,6 @@ def encode_int(x, start, end, crev, order, shift, step, lo, hi, y, q):
         elif r > hi:
             r = hi
         q[i] = qi
-        y[i] = r
-
-
-@jit
-def decode_int(q, start, end, crev, order, shift, step, lo, hi, y):
-    """Inverse of :func:`encode_int`: fills ``y[start:end]`` (int64)."""
-    for i in range(start, end):
-        acc = np.int64(0)
-        if i >= order:
-            base = i - order
-            for j in range(order):
-                acc += crev[j] * y[base + j]
-        else:
-            for j in range(order - i, order):
-                acc += crev[j] * y[i - order + j]
-        r = (acc >> shift) + q[i] * step
-        if r < lo:
-            r = lo
-        elif r > hi:
-            r = hi
         y[i] = r
 
 
@@ -412,8 +387,8 @@ def best_predictor(x, start, end, windows, max_order, precision, max_shift, step
 
 @jit
 def decode_int_frame(q, leaves, coefs, step, lo, hi, lossless, reps):
-    """Decode a whole integer frame in one call (:func:`decode_lossless` / :func:`decode_int`
-    per leaf, without a Python call per block).
+    """Decode a whole integer frame in one call: per leaf the inverse of
+    :func:`residual_int` (lossless) or :func:`encode_int`, without a Python call per block.
 
     ``leaves`` (int64, one row per predictor, in stream order): ``slot, rep, start, end,
     order, shift, coef_offset, stereo``: the residual row ``q[slot]``, the representation row
@@ -565,7 +540,7 @@ _STEREO_B = np.array([1, 3, 3, 3], np.int64)
 
 
 @jit
-def _n_flags(n, depth, min_split):
+def n_flags(n, depth, min_split):
     """Split flags a node of ``n`` rows reserves: its splittable descendants and itself."""
     total = 0
     sizes = np.empty(64, np.int64)
@@ -588,10 +563,11 @@ def _n_flags(n, depth, min_split):
 
 
 @jit
-def parse_int_plan(buf, pos, block_starts, block_ends, stereo, n_slots, max_order, max_shift,
+def parse_plan(buf, pos, block_starts, block_ends, stereo, n_slots, max_order, max_shift,
                    depth, min_split, prec, leaves, coefs):
-    """Parse the per-block part of an integer stream frame (untrusted) into the ``leaves`` and
-    ``coefs`` arrays :func:`decode_int_frame` takes, without a Python call per predictor.
+    """Parse the per-block part of a stream frame (untrusted) into the ``leaves`` and ``coefs``
+    arrays :func:`decode_int_frame` takes (float frames use the same plan), without a Python
+    call per predictor.
 
     Per block: the stereo mode byte (when ``stereo``), then per slot a split-flags byte (the
     preorder rule of ``stream._plan_block``; flags beyond the node count, or under an unsplit
@@ -626,7 +602,7 @@ def parse_int_plan(buf, pos, block_starts, block_ends, stereo, n_slots, max_orde
                 return PLAN_TRUNCATED, pos, nl, nc
             flags = np.int64(buf[pos])
             pos += 1
-            if flags >> _n_flags(stop - start, depth, min_split):
+            if flags >> n_flags(stop - start, depth, min_split):
                 return PLAN_FLAGS, pos, nl, nc
             fpos = 0
             st_a[0] = start
@@ -652,7 +628,7 @@ def parse_int_plan(buf, pos, block_starts, block_ends, stereo, n_slots, max_orde
                         st_d[top + 1] = d - 1
                         top += 2
                     else:
-                        reserved = _n_flags(m - a, d - 1, min_split) + _n_flags(b - m, d - 1, min_split)
+                        reserved = n_flags(m - a, d - 1, min_split) + n_flags(b - m, d - 1, min_split)
                         if (flags >> (fpos + 1)) & ((np.int64(1) << reserved) - 1):
                             return PLAN_FLAGS, pos, nl, nc
                         fpos += 1 + reserved

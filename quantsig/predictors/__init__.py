@@ -1,6 +1,6 @@
 """What to predict: closed-loop linear prediction (LPC) and inter-channel decorrelation."""
 
-from .lpc import Predictor, analyze, quantize_coefficients, tukey
-from .stereo import STEREO_MODES, from_stereo, to_stereo
+from .lpc import Predictor, analyze, tukey
+from .stereo import STEREO_MODES, to_stereo
 
-__all__ = ["Predictor", "analyze", "quantize_coefficients", "tukey", "STEREO_MODES", "to_stereo", "from_stereo"]
+__all__ = ["Predictor", "analyze", "tukey", "STEREO_MODES", "to_stereo"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..kernels import lpc as _k
 
-__all__ = ["Predictor", "analyze", "quantize_coefficients", "tukey", "MAX_ORDER", "PRECISION"]
+__all__ = ["Predictor", "analyze", "tukey", "MAX_ORDER", "PRECISION"]
 
 MAX_ORDER = 32
 PRECISION = 15
@@ -65,16 +65,6 @@ def tukey(n: int, alpha: float = 0.5) -> np.ndarray:
         w[n - m - 1 :] = ramp[::-1]
     w.flags.writeable = False
     return w
-
-
-def quantize_coefficients(a: np.ndarray, precision: int = PRECISION) -> Predictor:
-    """Round real coefficients to ``precision``-bit signed integers with a shift (error feedback)."""
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    out = np.empty(a.size, np.int64)
-    shift = _k.quantize_coefs(a, np.int64(precision), np.int64(_MAX_SHIFT), out) if a.size else -1
-    if shift < 0 or not out.any():
-        return ZERO
-    return Predictor(out, int(shift))
 
 
 def _windows(n: int) -> list[np.ndarray]:

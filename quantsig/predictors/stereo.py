@@ -3,14 +3,15 @@
 ``mid = (L + R) >> 1`` drops one bit, which ``side = L - R`` keeps: ``L + R`` and ``side``
 have the same parity, so ``L + R = (mid << 1) | (side & 1)``, ``L = (L + R + side) >> 1`` and
 ``R = (L + R - side) >> 1`` (FLAC's identity). The encoder prices all four representations
-per block and codes the cheapest pair (see ``stream.encode_frame``).
+per block and codes the cheapest pair (see ``stream.encode_frame``); the decoder rebuilds L
+and R in :func:`quantsig.kernels.lpc.decode_int_frame`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STEREO_MODES", "to_stereo", "from_stereo"]
+__all__ = ["STEREO_MODES", "to_stereo"]
 
 #: mode -> the two representations coded: indices into (L, R, M, S)
 STEREO_MODES = ((0, 1), (0, 3), (1, 3), (2, 3))
@@ -23,13 +24,3 @@ def to_stereo(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.stack([L, R, (L + R) >> 1, L - R])
 
 
-def from_stereo(a: np.ndarray, b: np.ndarray, mode: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(L, R)`` from the two coded representations of ``mode``."""
-    if mode == 0:
-        return a, b
-    if mode == 1:  # L, S
-        return a, a - b
-    if mode == 2:  # R, S
-        return a + b, a
-    total = (a << 1) | (b & 1)  # M, S
-    return (total + b) >> 1, (total - b) >> 1
