@@ -7,6 +7,7 @@ Numba kernels.
 
 from __future__ import annotations
 
+from . import metrics, theory
 from .api import compress, decompress, info, load, save
 from .codec import Codec
 from .errors import (
@@ -20,6 +21,7 @@ from .errors import (
 )
 from .quantizers.alaw import ALawQuantizer
 from .quantizers.base import Quantizer
+from .quantizers.ecsq import ECSQuantizer
 from .quantizers.g711 import G711Quantizer
 from .quantizers.kmeans import KMeansVectorQuantizer
 from .quantizers.lloydmax import LloydMaxQuantizer
@@ -44,6 +46,7 @@ __all__ = [
     "LloydMaxQuantizer",
     "G711Quantizer",
     "KMeansVectorQuantizer",
+    "ECSQuantizer",
     "get_quantizer",
     "register_quantizer",
     "registered_quantizers",
