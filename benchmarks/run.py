@@ -47,9 +47,10 @@ from _common import (  # noqa: E402
 
 import bench_entropy as be  # noqa: E402
 import bench_quantizers as bq  # noqa: E402
+import bench_rd as brd  # noqa: E402
 import bench_stream as bs  # noqa: E402
 
-CASES = {**bq.CASES, **be.CASES, **bs.CASES}
+CASES = {**bq.CASES, **be.CASES, **bs.CASES, **brd.CASES}
 
 SCHEMA_VERSION = 1
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"

@@ -7,7 +7,7 @@ Numba kernels.
 
 from __future__ import annotations
 
-from . import metrics, theory
+from . import metrics, rd, theory
 from .api import compress, decompress, info, load, save
 from .codec import Codec
 from .errors import (
@@ -33,6 +33,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "metrics",
+    "rd",
+    "theory",
     "Codec",
     "compress",
     "decompress",

@@ -76,7 +76,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .errors import QuantsigError
-from .progress import Progress
+from .progress import make_progress
 
 __all__ = [
     "AudioFileError",
@@ -276,21 +276,6 @@ def atomic_path(dst: PathLike) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
-
-
-def make_progress(progress: Any, total: int | None, label: str = "") -> Any:
-    """Normalise the ``progress`` argument: None/False -> None, True -> a stderr :class:`Progress`
-    (drawn only on a terminal), an object with ``update(n)`` -> itself (its ``total`` filled in
-    when it is a :class:`Progress` without one)."""
-    if progress is None or progress is False:
-        return None
-    if progress is True:
-        return Progress(total, label=label)
-    if not callable(getattr(progress, "update", None)):
-        raise TypeError(f"progress must be a bool or have an update(n) method, got {type(progress).__name__}")
-    if isinstance(progress, Progress) and progress.total is None and total is not None and total >= 0:
-        progress.total = total
-    return progress
 
 
 def _open_audio(src: PathLike) -> Any:

@@ -8,10 +8,14 @@ Sub-commands:
 * ``decompress IN [-o OUT]``: a stream back to ``.wav`` / ``.flac`` (audio streams) or ``.npy``;
 * ``info [FILE]``: a ``.qsg`` file's description, or (no file) version, Numba status and
   registered quantizers;
-* ``demo``: the README's main job.
+* ``demo``: the README's main job;
+* ``rd IN | --synthetic gaussian|laplacian [--quantizers LIST] [--bits 1:8] [--plot P]
+  [--csv P] [--json P] [--markdown P] [--jobs N]``: a rate-distortion sweep of the presets of
+  :mod:`quantsig.rd` over the samples of an audio file, a ``.npy`` / ``.npz`` array or a CSV
+  column, printed as a table (rate = bytes actually written) and saved as asked.
 
-``compress`` and ``decompress`` draw a progress bar on stderr (when it is a terminal, or
-with ``--progress``) and print one summary line on stdout; ``--quiet`` prints neither. They
+``compress``, ``decompress`` and ``rd`` draw a progress bar on stderr (when it is a terminal,
+or with ``--progress``) and print their summary on stdout; ``--quiet`` prints neither. They
 never overwrite an existing file unless ``--force`` is given, and never the input.
 
 Errors give one line on stderr (``quantsig: error: ...``), never a traceback, and the exit
@@ -23,6 +27,7 @@ chosen mode cannot code). Warnings print as ``quantsig: warning: ...`` lines.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import sys
@@ -147,8 +152,10 @@ def _check_input(path: str) -> None:
         raise _UsageError(f"{path} is a directory, not a file")
 
 
-def _check_output(inp: str, out: str, force: bool) -> None:
-    if os.path.abspath(out) == os.path.abspath(inp) or (os.path.exists(out) and os.path.samefile(inp, out)):
+def _check_output(inp: str | None, out: str, force: bool) -> None:
+    if inp is not None and (
+        os.path.abspath(out) == os.path.abspath(inp) or (os.path.exists(out) and os.path.samefile(inp, out))
+    ):
         raise _UsageError(f"the output {out} is the input file; choose another name with -o")
     if os.path.isdir(out):
         raise _UsageError(f"the output {out} is a directory; give a file name with -o")
@@ -382,6 +389,235 @@ def _decompress_npy(inp: str, out: str, args: argparse.Namespace) -> tuple[tuple
         return shape, reader.dtype
 
 
+# ---------------------------------------------------------------------- rd
+
+def _parse_bits(text: str) -> list[float]:
+    """``"1:8"`` (inclusive, optionally ``lo:hi:step``), ``"1,2,4"`` or ``"3"`` -> bits."""
+    usage = f"--bits {text!r}: give a range like 1:8 (or 1:8:0.5), a list like 1,2,4, or one number"
+    try:
+        if ":" in text:
+            parts = [float(p) for p in text.split(":")]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            lo, hi, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1.0
+            if not (math.isfinite(lo) and math.isfinite(hi) and step > 0 and math.isfinite(step)) or hi < lo:
+                raise ValueError
+            count = int(math.floor((hi - lo) / step + 1e-9)) + 1
+            if count > 1000:
+                raise ValueError
+            values = [lo + i * step for i in range(count)]
+        else:
+            values = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise _UsageError(usage) from None
+    bad = [v for v in values if not (math.isfinite(v) and v > 0)]
+    if bad:
+        raise _UsageError(f"--bits {text!r}: bits per sample must be positive, got {bad[0]:g}")
+    return [int(v) if v.is_integer() else v for v in values]
+
+
+def _rd_source(args: argparse.Namespace) -> tuple[np.ndarray, str]:
+    """The samples to sweep (1-D) and a description of where they came from."""
+    if (args.input is None) == (args.synthetic is None):
+        raise _UsageError("give an input file or --synthetic gaussian|laplacian (one of them)")
+    if args.synthetic is not None:
+        if args.key is not None or args.column is not None:
+            raise _UsageError("--key and --column select data from an input file, not from --synthetic")
+        if args.n < 1:
+            raise _UsageError(f"--n must be positive, got {args.n}")
+        rng = np.random.default_rng(args.seed)
+        if args.synthetic == "gaussian":
+            x = rng.standard_normal(args.n)
+        else:  # unit variance
+            x = rng.laplace(scale=math.sqrt(0.5), size=args.n)
+        return x, f"synthetic {args.synthetic} (unit variance, seed {args.seed})"
+    path = args.input
+    _check_input(path)
+    ext = os.path.splitext(path)[1].lower()
+    if args.key is not None and ext != ".npz":
+        raise _UsageError("--key selects an array of a .npz archive")
+    if args.column is not None and ext != ".csv":
+        raise _UsageError("--column selects a column of a .csv file")
+    if ext == ".npy":
+        x = _load_npy_any(path)
+        where = path
+    elif ext == ".npz":
+        x, key = _load_npz(path, args.key)
+        where = f"{path}[{key}]"
+    elif ext == ".csv":
+        x, col = _load_csv_column(path, args.column)
+        where = f"{path}, column {col}"
+    else:
+        import soundfile as sf
+
+        info = _audio_info(path)
+        x, _ = sf.read(path, dtype="float64", always_2d=False)
+        where = f"{path} ({info.samplerate} Hz, {info.channels} channel(s))"
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iuf":
+        raise _DataError(f"{where} holds {arr.dtype} data; rd takes integer or float samples")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    arr = np.ascontiguousarray(arr).reshape(-1)
+    if arr.size == 0:
+        raise _DataError(f"{where} holds no samples")
+    bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise _DataError(f"{where} holds {bad} NaN or Inf value(s); rate-distortion needs finite samples")
+    return arr, where
+
+
+def _load_npy_any(path: str) -> np.ndarray:
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise _DataError(f"cannot read {path} as a .npy array: {e}") from None
+    if not isinstance(x, np.ndarray):
+        raise _DataError(f"{path} is not a .npy array (an .npz archive?)")
+    return x
+
+
+def _load_npz(path: str, key: str | None) -> tuple[np.ndarray, str]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = list(z.files)
+            if not names:
+                raise _DataError(f"{path} holds no arrays")
+            if key is None:
+                key = names[0]
+            elif key not in names:
+                raise _UsageError(f"--key {key}: {path} holds no array {key!r}; it holds {', '.join(names)}")
+            return np.asarray(z[key]), key
+    except (ValueError, OSError, EOFError, AttributeError) as e:
+        raise _DataError(f"cannot read {path} as a .npz archive: {e}") from None
+
+
+def _load_csv_column(path: str, column: str | None) -> tuple[np.ndarray, str]:
+    """One numeric column of a CSV file (a first row with a non-number is the header)."""
+    import csv
+
+    def number(cell: str) -> float | None:
+        try:
+            return float(cell)
+        except ValueError:
+            return None
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise _DataError(f"cannot read {path} as CSV: {e}") from None
+    if not rows:
+        raise _DataError(f"{path} holds no rows")
+    header = rows[0] if any(number(c) is None for c in rows[0]) else None
+    body = rows[1:] if header is not None else rows
+    first_line = 2 if header is not None else 1
+    width = max(len(r) for r in rows)
+    names = [h.strip() for h in header] if header is not None else []
+    if column is None:
+        numeric = [j for j in range(width) if body and all(j < len(r) and number(r[j]) is not None for r in body)]
+        if not numeric:
+            raise _DataError(f"{path} has no column of numbers; choose one with --column")
+        j = numeric[0]
+    elif column.strip() in names:
+        j = names.index(column.strip())
+    elif column.strip().lstrip("-").isdigit():
+        j = int(column)
+        if not 0 <= j < width:
+            raise _UsageError(f"--column {column}: {path} has columns 0 to {width - 1}")
+    else:
+        have = f"its header is {', '.join(names)}" if names else "it has no header: give a column number from 0"
+        raise _UsageError(f"--column {column}: no such column in {path}; {have}")
+    label = names[j] if j < len(names) and names[j] else str(j)
+    values = np.empty(len(body), dtype=np.float64)
+    for i, r in enumerate(body):
+        cell = r[j] if j < len(r) else ""
+        v = number(cell)
+        if v is None:
+            raise _DataError(f"{path}, line {first_line + i}, column {label}: {cell!r} is not a number")
+        values[i] = v
+    return values, label
+
+
+def _cmd_rd(args: argparse.Namespace) -> int:
+    from quantsig import rd
+
+    names = [n.strip() for n in args.quantizers.split(",") if n.strip()] if args.quantizers else rd.available_presets()
+    if not names:
+        raise _UsageError("--quantizers names no preset")
+    if len(set(names)) != len(names):
+        raise _UsageError(f"--quantizers names a preset twice: {args.quantizers}")
+    bits = _parse_bits(args.bits)
+    for name in names:
+        try:
+            for b in bits:
+                rd.check_preset(name, b)
+        except (ValueError, TypeError) as e:
+            raise _UsageError(f"--quantizers {name}: {e}") from None
+    if args.jobs < 1 and args.jobs != -1:
+        raise _UsageError(f"--jobs must be positive (or -1, one per core), got {args.jobs}")
+    outputs = {flag: getattr(args, flag[2:]) for flag in ("--csv", "--json", "--markdown", "--plot")}
+    seen: dict[str, str] = {}
+    for flag, out in outputs.items():
+        if out is None:
+            continue
+        _check_output(args.input, out, args.force)
+        if os.path.abspath(out) in seen:
+            raise _UsageError(f"{seen[os.path.abspath(out)]} and {flag} both name {out}")
+        seen[os.path.abspath(out)] = flag
+    if args.plot is not None:
+        _check_plot(args.plot)
+
+    x, where = _rd_source(args)
+    variance = float(np.var(x))
+    n_points = len(names) * len(bits)
+    if not args.quiet:
+        print(f"{where}: {x.size} samples, variance {variance:.4g}; {n_points} points")
+        sys.stdout.flush()
+    from quantsig.progress import Progress
+
+    with Progress(n_points, enabled=not args.quiet, force=args.progress, unit="points", label="rd") as bar:
+        result = rd.compare(x, names, bits, n_jobs=args.jobs, progress=bar)
+
+    from quantsig.audio import atomic_path
+
+    written = []
+    for flag, write in (("--csv", result.to_csv), ("--json", result.to_json), ("--markdown", result.to_markdown)):
+        out = outputs[flag]
+        if out is not None:
+            with atomic_path(out) as tmp:
+                write(tmp)
+            written.append(out)
+    if args.plot is not None:
+        from quantsig.plot import plot_rd
+
+        plot_rd(result, bound="gaussian" if variance > 0 else None, variance=variance if variance > 0 else None,
+                path=args.plot, title=f"{where}, {x.size} samples")
+        written.append(args.plot)
+    if not args.quiet:
+        print(result.to_text())  # rd.SUMMARY_COLUMNS
+        if written:
+            print(f"wrote {', '.join(written)}")
+    return 0
+
+
+def _check_plot(path: str) -> None:
+    """Fail before the sweep when ``--plot`` cannot work."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise _UsageError('--plot needs matplotlib: pip install "quantsig[plot]"') from None
+    try:
+        from quantsig import plot
+    except ImportError:  # pragma: no cover - a partial install
+        raise _UsageError("--plot needs quantsig.plot, which this installation does not have") from None
+
+    formats = getattr(plot, "SAVE_FORMATS", None)
+    ext = os.path.splitext(path)[1].lower()
+    if formats is not None and ext not in formats:
+        raise _UsageError(f"--plot {path}: the file name must end in {', '.join(sorted(formats))}")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``quantsig compress: error: ... (see quantsig compress --help)``."""
 
@@ -451,6 +687,36 @@ def _parser() -> argparse.ArgumentParser:
     dec.add_argument("--rate", type=int, metavar="HZ", help="sample rate for streams that carry none")
     _output_flags(dec)
     dec.set_defaults(func=_cmd_decompress)
+
+    rdp = sub.add_parser(
+        "rd",
+        help="rate-distortion sweep: bits actually written against the error, per quantizer and rate",
+        description="Measure the presets of quantsig.rd (uniform + entropy coding at a target rate, "
+        "mu-law, Lloyd-Max, k-means VQ, ECSQ) at each rate: every point is a complete .qsg file "
+        "written in memory and read back; its size is the rate. The samples of an audio file "
+        "(every channel, interleaved), a .npy or .npz array (flattened) or a CSV column are read "
+        "as one series.",
+    )
+    rdp.add_argument("input", nargs="?", metavar="IN", help="audio file (anything soundfile reads), .npy, .npz or .csv")
+    rdp.add_argument("--synthetic", choices=("gaussian", "laplacian"), type=str.lower,
+                     help="instead of IN: iid unit-variance samples")
+    rdp.add_argument("--n", type=int, default=1_000_000, metavar="N", help="samples of --synthetic (default 1000000)")
+    rdp.add_argument("--seed", type=int, default=0, help="seed of --synthetic (default 0)")
+    rdp.add_argument("--key", metavar="NAME", help="array of a .npz archive (default: the first)")
+    rdp.add_argument("--column", metavar="NAME_OR_INDEX",
+                     help="column of a CSV file, by header name or number from 0 (default: the first numeric one)")
+    rdp.add_argument("--quantizers", metavar="LIST",
+                     help="comma-separated presets: uniform, mu-law, lloyd-max, kmeans, kmeans:D, ecsq "
+                     "(default: all of uniform, mu-law, lloyd-max, kmeans, ecsq)")
+    rdp.add_argument("--bits", default="1:8", metavar="SPEC",
+                     help="rates in bits per sample: 1:8 (inclusive), 1:4:0.5, 1,2,4 or 3 (default 1:8)")
+    rdp.add_argument("--jobs", type=int, default=1, metavar="N", help="points measured at once, in threads (default 1)")
+    rdp.add_argument("--plot", metavar="PATH", help="SNR against rate with the Gaussian R(D) bound (.png, .svg, .pdf)")
+    rdp.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    rdp.add_argument("--json", metavar="PATH", help="write the table as JSON (non-finite numbers as null)")
+    rdp.add_argument("--markdown", metavar="PATH", help="write the table as a Markdown table")
+    _output_flags(rdp)
+    rdp.set_defaults(func=_cmd_rd)
     return p
 
 

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-__all__ = ["Progress", "format_count", "format_rate", "format_duration"]
+__all__ = ["Progress", "make_progress", "format_count", "format_rate", "format_duration"]
 
 
 def format_rate(per_second: float, unit: str = "samples") -> str:
@@ -179,3 +179,18 @@ def _isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):
         return False
+
+
+def make_progress(progress: Any, total: int | None, label: str = "", unit: str = "samples") -> Any:
+    """Normalise the ``progress`` argument: None/False -> None, True -> a stderr :class:`Progress`
+    (drawn only on a terminal), an object with ``update(n)`` -> itself (its ``total`` filled in
+    when it is a :class:`Progress` without one)."""
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return Progress(total, label=label, unit=unit)
+    if not callable(getattr(progress, "update", None)):
+        raise TypeError(f"progress must be a bool or have an update(n) method, got {type(progress).__name__}")
+    if isinstance(progress, Progress) and progress.total is None and total is not None and total >= 0:
+        progress.total = total
+    return progress

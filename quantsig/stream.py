@@ -45,6 +45,7 @@ from . import container as _c
 from .entropy import decode_symbols, encode_symbols
 from .entropy.rans import _put_uvarint, _Reader
 from .entropy.residual import DEFAULT_CONTEXTS, MAX_CONTEXTS, decode_residuals, encode_residuals
+from ._bisect import geometric_bisect
 from ._validation import check_int, smallest_uint
 from .errors import CodeRangeError, CorruptFileError
 from .kernels import lpc as _k
@@ -1437,29 +1438,9 @@ def _search_step(arr: np.ndarray, bits: float | None, snr: float | None, **optio
             return run(fine)
         if not ok(coarse):
             raise ValueError(f"bits_per_sample={bits} cannot be met: {run(coarse)[1].bits_per_sample:.4f} is the lowest rate reached")
-        return run(_bisect(ok, good=coarse, bad=fine, integer=is_int))
+        return run(geometric_bisect(ok, good=coarse, bad=fine, integer=is_int))
     if not ok(fine):  # an SNR: the coarsest step that meets it
         raise ValueError(f"snr_db={snr} cannot be met" + (" even losslessly" if is_int else ""))
     if ok(coarse):
         return run(coarse)
-    return run(_bisect(ok, good=fine, bad=coarse, integer=is_int))
-
-
-def _bisect(ok: Any, good: float, bad: float, integer: bool) -> float:
-    """The step nearest ``bad`` where ``ok`` still holds, given ``ok(good)`` and not ``ok(bad)``
-    (a monotone predicate); midpoints are geometric, so the search takes log-many steps over
-    ranges of many octaves. Integer steps stop at adjacent integers, real ones at 0.1 %."""
-    while True:
-        if integer:
-            if abs(good - bad) <= 1:
-                return good
-            lo, hi = min(good, bad), max(good, bad)
-            mid: float = min(max(int(round(math.sqrt(good * bad))), lo + 1), hi - 1)
-        else:
-            if abs(math.log2(good / bad)) < 1e-3:
-                return good
-            mid = math.sqrt(good * bad)
-        if ok(mid):
-            good = mid
-        else:
-            bad = mid
+    return run(geometric_bisect(ok, good=fine, bad=coarse, integer=is_int))

@@ -44,6 +44,7 @@ EXPECTED_ROWS = (
                         "lloyd-max.fit", "lloyd-max", "kmeans-vq", "numba-noop")
         for phase in ("cold", "warm")
     ),
+    *(f"rd.sweep.{p}" for p in ("uniform", "mu-law", "lloyd-max", "kmeans", "ecsq", "total")),
     *(
         f"entropy.{op}.{source}.vs_constriction"
         for source in ("gauss2", "gauss4", "gauss8", "laplace", "cauchy")

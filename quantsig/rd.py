@@ -1,0 +1,1026 @@
+"""Rate-distortion sweeps: the bits a quantizer really writes against the error it leaves.
+
+Every point is measured end to end: the quantizer (fitted on the data when it learns) goes
+into a :class:`~quantsig.Codec`, the data are compressed into a complete ``.qsg`` file in
+memory (header, tables, index and all), the file is decoded again and checked against
+``quantize(x)``, and the **rate is the size of that file**: ``8 * n_bytes / n_samples`` bits
+per sample. The order-0 entropy of the codes (what an ideal coder with a free model would
+spend) is reported beside it, never instead of it.
+
+* :func:`rd_point`: one quantizer (or codec) on ``x``, one row.
+* :func:`rd_curve`: a sweep, ``factory(value)`` for each value (or a preset name).
+* :func:`compare`: several sweeps over the same values, one table.
+* :func:`quantizer_for`: the presets ``"uniform"``, ``"mu-law"``, ``"lloyd-max"``,
+  ``"kmeans"`` (``"kmeans:D"``) and ``"ecsq"`` at a rate in bits per sample.
+* :class:`RDResult`: the table (one row per quantizer and value; CSV, JSON, Markdown,
+  pandas); :func:`gap_to_gaussian_bound`: each row's rate minus the Gaussian ``R(D)``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from quantsig import rd
+>>> x = np.random.default_rng(0).standard_normal(50_000)
+>>> res = rd.compare(x, ["uniform", "lloyd-max"], values=[2, 4])
+>>> res.labels(), len(res)
+(['uniform', 'lloyd-max'], 4)
+>>> res["rate"].round(2)                       # bits per sample actually written
+array([2.07, 4.07, 1.99, 3.89])
+>>> bool(np.all(rd.gap_to_gaussian_bound(res, variance=1.0) > 0))   # above Shannon's bound
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import math
+import numbers
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import Any, Union
+
+import numpy as np
+
+from . import metrics
+from ._bisect import geometric_bisect
+from ._validation import check_int, check_real
+from .codec import DEFAULT_FRAME_SIZE, DEFAULT_MAX_OUTPUT_BYTES, Codec, decode_bytes, describe
+from .errors import CorruptFileError
+from .progress import make_progress
+from .quantizers.base import Quantizer
+from .theory import gaussian_rate
+
+__all__ = [
+    "COLUMNS",
+    "TIMING_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "PRESETS",
+    "RDResult",
+    "rd_point",
+    "rd_curve",
+    "compare",
+    "quantizer_for",
+    "check_preset",
+    "available_presets",
+    "gap_to_gaussian_bound",
+]
+
+#: The columns of every :class:`RDResult`, in order.
+COLUMNS: tuple[str, ...] = (
+    "quantizer",  # label
+    "param",  # the swept value
+    "n_samples",
+    "n_bytes",  # bytes of the complete .qsg file
+    "rate",  # 8 * n_bytes / n_samples
+    "entropy",  # order-0 entropy of the codes, bits per sample
+    "mse",
+    "rmse",
+    "snr_db",
+    "psnr_db",
+    "max_abs_error",
+    "fit_s",
+    "encode_s",
+    "decode_s",
+)
+#: Wall-clock columns (they differ from run to run; everything else is deterministic).
+TIMING_COLUMNS: tuple[str, ...] = ("fit_s", "encode_s", "decode_s")
+#: The columns ``str(result)`` and the command line show.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "quantizer", "param", "rate", "entropy", "mse", "snr_db", "max_abs_error", "fit_s", "encode_s", "decode_s",
+)
+#: Preset names understood by :func:`quantizer_for` (``"kmeans:D"`` also, for dimension D).
+PRESETS: tuple[str, ...] = ("uniform", "mu-law", "lloyd-max", "kmeans", "ecsq")
+
+#: Samples of the subsample on which the ``"uniform"`` preset searches its step.
+UNIFORM_SEARCH_SAMPLES = 200_000
+#: The ``"kmeans"`` preset trains on at most this many vectors per codeword (faiss'
+#: ``max_points_per_centroid``), drawn at random with seed 0.
+KMEANS_TRAIN_PER_LEVEL = 256
+#: The ``"kmeans"`` preset without a dimension uses pairs (dim 2) up to this many codewords.
+KMEANS_MAX_PAIR_LEVELS = 1024
+#: Largest codebook (codewords) a ``"kmeans"`` preset builds.
+KMEANS_MAX_LEVELS = 1 << 16
+_INT_BITS_MAX = 16  # mu-law and Lloyd-Max: 2**16 levels at most
+
+Factory = Union[str, Callable[[Any], Union[Quantizer, Codec]]]
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+class RDResult:
+    """A rate-distortion table: one row per (quantizer label, parameter value).
+
+    A fixed sequence of rows (dicts) with the columns :data:`COLUMNS` in that order. It is
+    never modified in place: :meth:`filter`, ``+`` and :meth:`concat` return new tables, and
+    :attr:`rows`, iteration and indexing hand out copies.
+
+    ==================  ======================================================================
+    column              meaning
+    ==================  ======================================================================
+    ``quantizer``       the label (the preset name by default)
+    ``param``           the swept value (bits for the presets)
+    ``n_samples``       samples of the data
+    ``n_bytes``         bytes of the complete ``.qsg`` file written
+    ``rate``            ``8 * n_bytes / n_samples``: bits per sample actually written
+    ``entropy``         order-0 entropy of the codes per sample (per code / ``dim`` for
+                        vector quantizers): the ideal static coder with a free model
+    ``mse`` ...         :mod:`quantsig.metrics` on the data decoded from the file
+                        (``psnr_db`` against the peak ``|x|``; NaN for all-zero data)
+    ``fit_s``           seconds to build and fit the quantizer (a preset's search included)
+    ``encode_s``        seconds of ``Codec.compress`` (quantize and entropy-code)
+    ``decode_s``        seconds of ``Codec.decompress``
+    ==================  ======================================================================
+
+    A lossless point has ``mse`` 0 and ``snr_db`` / ``psnr_db`` ``inf``. In JSON (strict, no
+    ``Infinity``) every non-finite number is written as ``null``; CSV writes ``inf`` / ``nan``,
+    which ``float()`` reads back.
+
+    Parameters
+    ----------
+    rows : iterable of mappings
+        Each with exactly the keys of :data:`COLUMNS`.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.rd import RDResult, rd_point
+    >>> x = np.random.default_rng(1).standard_normal(10_000)
+    >>> res = RDResult([rd_point(x, quantsig.UniformQuantizer(step=0.5), param=0.5)])
+    >>> res.columns[:6]
+    ('quantizer', 'param', 'n_samples', 'n_bytes', 'rate', 'entropy')
+    >>> print(res.to_markdown(columns=["quantizer", "param", "rate", "snr_db"], floatfmt=".3f"))
+    | quantizer | param | rate | snr_db |
+    |:---|---:|---:|---:|
+    | uniform | 0.500 | 3.376 | 16.839 |
+    <BLANKLINE>
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
+        checked = []
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise TypeError(f"row {i} must be a mapping of column -> value, got {type(row).__name__}")
+            missing = [c for c in COLUMNS if c not in row]
+            extra = [k for k in row if k not in COLUMNS]
+            if missing or extra:
+                raise ValueError(
+                    f"row {i} does not have the RDResult columns: missing {missing}, unknown {extra}"
+                )
+            checked.append({c: row[c] for c in COLUMNS})
+        self._rows: tuple[dict[str, Any], ...] = tuple(checked)
+
+    # ------------------------------------------------------------------ access
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The column names, in order (:data:`COLUMNS`)."""
+        return COLUMNS
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as a list of dicts (copies)."""
+        return [dict(r) for r in self._rows]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (dict(r) for r in self._rows)
+
+    def __getitem__(self, key: str | int) -> Any:
+        """``result["rate"]``: a column as an array (float64; int64 for the counts, str for
+        ``quantizer``; ``param`` is float64 when every value is a number). ``result[i]``: row
+        ``i`` as a dict."""
+        if isinstance(key, str):
+            if key not in COLUMNS:
+                raise KeyError(f"no column {key!r}; the columns are {', '.join(COLUMNS)}")
+            values = [r[key] for r in self._rows]
+            if key == "quantizer":
+                return np.array(values, dtype=str)
+            if key in ("n_samples", "n_bytes"):
+                return np.array(values, dtype=np.int64)
+            if key == "param" and not all(_is_number(v) for v in values):
+                return np.array(values, dtype=object)
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            return dict(self._rows[key])
+        raise TypeError(f"index an RDResult with a column name or a row number, not {type(key).__name__}")
+
+    def labels(self) -> list[str]:
+        """The quantizer labels, in order of first appearance."""
+        return list(dict.fromkeys(r["quantizer"] for r in self._rows))
+
+    def filter(self, quantizer: str | Iterable[str]) -> RDResult:
+        """The rows of one label or of several (in the table's order).
+
+        Raises
+        ------
+        ValueError
+            If a label is not in the table (the message lists those that are).
+        """
+        wanted = {quantizer} if isinstance(quantizer, str) else set(quantizer)
+        unknown = wanted - set(self.labels())
+        if unknown:
+            raise ValueError(
+                f"no rows for {', '.join(sorted(map(repr, unknown)))}; the labels are {self.labels()}"
+            )
+        return RDResult(r for r in self._rows if r["quantizer"] in wanted)
+
+    @classmethod
+    def concat(cls, *results: RDResult) -> RDResult:
+        """One table holding the rows of every ``results`` in turn."""
+        for r in results:
+            if not isinstance(r, RDResult):
+                raise TypeError(f"can only concatenate RDResult tables, got {type(r).__name__}")
+        return cls(row for r in results for row in r._rows)
+
+    def __add__(self, other: object) -> RDResult:
+        if not isinstance(other, RDResult):
+            return NotImplemented
+        return RDResult.concat(self, other)
+
+    # ------------------------------------------------------------------ output
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str | None:
+        """CSV with a header line; floats exactly (``repr``), ``inf``/``nan`` as such, a missing
+        ``param`` as an empty field. Returns the text when ``path`` is None, else writes it."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for r in self._rows:
+            w.writerow(["" if r[c] is None else _plain(r[c]) for c in COLUMNS])
+        return _emit(buf.getvalue(), path)
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, indent: int | None = 1) -> str | None:
+        """Strict JSON: a list of row objects (``pandas.read_json(orient="records")`` reads it);
+        non-finite numbers (a lossless point's ``snr_db``) become ``null``. Returns the text
+        when ``path`` is None, else writes it."""
+        records = [{c: _json_value(r[c]) for c in COLUMNS} for r in self._rows]
+        return _emit(json.dumps(records, indent=indent, allow_nan=False) + "\n", path)
+
+    def to_markdown(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        columns: Sequence[str] | None = None,
+        floatfmt: str = ".4g",
+    ) -> str | None:
+        """A GitHub Markdown table of ``columns`` (default all), floats formatted with
+        ``floatfmt``. Returns the text when ``path`` is None, else writes it."""
+        cols = self._columns(columns)
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(":---" if c == "quantizer" else "---:" for c in cols) + "|"]
+        for r in self._rows:
+            cells = (_format(r[c], floatfmt).replace("|", "\\|") for c in cols)
+            lines.append("| " + " | ".join(cells) + " |")
+        return _emit("\n".join(lines) + "\n", path)
+
+    def to_text(self, columns: Sequence[str] | None = None, floatfmt: str = ".4g") -> str:
+        """A plain aligned table of ``columns`` (default :data:`SUMMARY_COLUMNS`)."""
+        cols = self._columns(columns if columns is not None else SUMMARY_COLUMNS)
+        cells = [list(cols)] + [[_format(r[c], floatfmt) for c in cols] for r in self._rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+        lines = [
+            "  ".join(s.ljust(w) if c == "quantizer" else s.rjust(w) for s, w, c in zip(row, widths, cols)).rstrip()
+            for row in cells
+        ]
+        lines.insert(1, "-" * max(len(line) for line in lines))
+        return "\n".join(lines)
+
+    def to_pandas(self) -> Any:
+        """The table as a :class:`pandas.DataFrame` (columns in :data:`COLUMNS` order).
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed (``pip install pandas``).
+        """
+        try:
+            import pandas as pd  # type: ignore[import-untyped]
+        except ImportError:
+            raise ImportError('RDResult.to_pandas() needs pandas: pip install pandas') from None
+        return pd.DataFrame([dict(r) for r in self._rows], columns=list(COLUMNS))
+
+    def __str__(self) -> str:
+        return self.to_text() if self._rows else "RDResult (no rows)"
+
+    def __repr__(self) -> str:
+        return f"<RDResult: {len(self)} row(s)>\n{self}" if self._rows else "<RDResult: 0 rows>"
+
+    def _columns(self, columns: Sequence[str] | None) -> tuple[str, ...]:
+        if columns is None:
+            return COLUMNS
+        if isinstance(columns, str):
+            columns = [columns]
+        bad = [c for c in columns if c not in COLUMNS]
+        if bad:
+            raise KeyError(f"no column(s) {bad}; the columns are {', '.join(COLUMNS)}")
+        return tuple(columns)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _plain(v: Any) -> Any:
+    """A Python value for text output (NumPy scalars unwrapped; floats exact)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    return repr(v) if isinstance(v, float) else v
+
+
+def _format(v: Any, floatfmt: str) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return format(v, floatfmt) if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _emit(text: str, path: str | os.PathLike[str] | None) -> str | None:
+    if path is None:
+        return text
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    return None
+
+
+# ---------------------------------------------------------------------------- scaled codec
+
+SCALE_KEY = "scale"
+
+
+class _ScaledCodec(Codec):
+    """A :class:`~quantsig.Codec` that divides the data by ``scale`` before quantizing and
+    multiplies the decoded values by it.
+
+    For quantizers with a fixed input range (mu-law and A-law take ``[-1, 1]``): with
+    ``scale = max |x|`` any data fits. The scale is stored in the file's metadata under
+    ``"scale"`` (so its bytes count in the rate) and :meth:`decompress` reads it back from
+    there; a plain :func:`quantsig.decompress` of such a file returns the scaled-down values.
+
+    Parameters
+    ----------
+    quantizer : Quantizer, optional
+        As for :class:`~quantsig.Codec`.
+    scale : float
+        Positive and finite.
+    entropy, frame_size
+        As for :class:`~quantsig.Codec`.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.rd import _ScaledCodec
+    >>> x = np.array([-3.0, 0.5, 2.0, 3.0])
+    >>> codec = _ScaledCodec(quantsig.MuLawQuantizer(bits=8), scale=3.0)
+    >>> y = _ScaledCodec.decompress(codec.compress(x))
+    >>> bool(np.abs(y - x).max() < 0.1), quantsig.info(codec.compress(x))["metadata"]
+    (True, {'scale': 3.0})
+    """
+
+    def __init__(
+        self,
+        quantizer: Quantizer | None = None,
+        scale: float = 1.0,
+        entropy: str = "rans",
+        frame_size: int = DEFAULT_FRAME_SIZE,
+    ) -> None:
+        super().__init__(quantizer, entropy=entropy, frame_size=frame_size)
+        self.scale = check_real(scale, "scale", low=0.0, low_open=True)
+
+    def __repr__(self) -> str:
+        return f"_ScaledCodec({self.quantizer!r}, scale={self.scale!r}, entropy={self.entropy!r}, frame_size={self.frame_size})"
+
+    def get_config(self) -> dict[str, Any]:
+        """The :class:`~quantsig.Codec` config plus ``"scale"``."""
+        return {**super().get_config(), "scale": self.scale}
+
+    def scale_down(self, x: Any) -> np.ndarray:
+        """``x / scale`` in the dtype of ``x`` (float32 or float64)."""
+        arr = np.asarray(x)
+        if arr.dtype.kind != "f":
+            raise TypeError(f"_ScaledCodec takes float data, got dtype={arr.dtype}")
+        return (arr / arr.dtype.type(self.scale)).astype(arr.dtype, copy=False)
+
+    def scale_up(self, y: Any) -> np.ndarray:
+        """``y * scale`` in the dtype of ``y``."""
+        return _times(np.asarray(y), self.scale)
+
+    def write(self, write: Any, x: Any, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        """As :meth:`Codec.write`, on ``x / scale``, with ``"scale"`` added to the metadata."""
+        meta = dict(metadata) if metadata is not None else {}
+        if SCALE_KEY in meta:
+            raise ValueError(f"metadata must not hold {SCALE_KEY!r}: _ScaledCodec stores its scale there")
+        meta[SCALE_KEY] = self.scale
+        return super().write(write, self.scale_down(x), meta)
+
+    @staticmethod
+    def decompress(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
+        """Decode a file written by a :class:`_ScaledCodec`: the values times the stored scale.
+
+        Raises
+        ------
+        CorruptFileError
+            If the file is damaged or its metadata holds no valid ``"scale"``.
+        """
+        y = decode_bytes(data, max_output_bytes)
+        scale = describe(data)["metadata"].get(SCALE_KEY)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+            raise CorruptFileError(f"corrupt quantsig file: no valid {SCALE_KEY!r} in the metadata ({scale!r})")
+        return _times(y, float(scale))
+
+
+def _times(arr: np.ndarray, factor: float) -> np.ndarray:
+    """``arr * factor`` computed and returned in ``arr``'s float dtype."""
+    return (arr * arr.dtype.type(factor)).astype(arr.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------- presets
+
+
+def available_presets() -> list[str]:
+    """The names of :data:`PRESETS` whose quantizer this installation has."""
+    return [p for p in PRESETS if p != "ecsq" or _ecsq_class() is not None]
+
+
+def _ecsq_class() -> Any:
+    try:
+        from .quantizers.ecsq import ECSQuantizer
+    except ImportError:
+        return None
+    return ECSQuantizer
+
+
+def _parse_preset(name: Any) -> tuple[str, int | None]:
+    """``"kmeans:4" -> ("kmeans", 4)``; ``"uniform" -> ("uniform", None)``."""
+    if not isinstance(name, str):
+        raise TypeError(f"a preset is named by a string, got {type(name).__name__}")
+    base, sep, arg = name.partition(":")
+    valid = "uniform, mu-law, lloyd-max, kmeans, kmeans:D (D = vector dimension), ecsq"
+    if base not in PRESETS or (sep and base != "kmeans"):
+        raise ValueError(f"unknown preset {name!r}; the presets are {valid}")
+    if not sep:
+        return base, None
+    if not arg.isdigit() or int(arg) < 1:
+        raise ValueError(f"preset {name!r}: D in kmeans:D must be a positive integer")
+    return base, int(arg)
+
+
+def check_preset(name: str, bits: Any = None) -> str:
+    """Check a preset name (and, given, a rate for it) without touching any data.
+
+    Returns the name. Rules for ``bits`` (bits per sample):
+
+    * every preset: a finite number > 0;
+    * ``"mu-law"``, ``"lloyd-max"``, ``"kmeans"``: a whole number of bits, 1 to 16;
+    * ``"kmeans:D"``: ``bits * D`` a whole number from 1 to 16 (so ``kmeans:2`` takes 0.5);
+    * ``"ecsq"``: at most 16, and :class:`quantsig.ECSQuantizer` in this installation;
+    * ``"uniform"``: any (its codes are unbounded).
+
+    Raises
+    ------
+    ValueError
+        Unknown preset (the message lists them) or a rate it cannot do.
+
+    Examples
+    --------
+    >>> check_preset("kmeans:4", 2)
+    'kmeans:4'
+    >>> check_preset("lloyd-max", 2.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: preset 'lloyd-max' needs a whole number of bits per sample (it has 2**bits levels), got 2.5
+    """
+    base, dim = _parse_preset(name)
+    if base == "ecsq" and _ecsq_class() is None:
+        raise ValueError("preset 'ecsq' needs quantsig.ECSQuantizer, which this installation does not have")
+    if bits is not None:
+        _preset_bits(name, base, dim, bits)
+    return name
+
+
+def _preset_bits(name: str, base: str, dim: int | None, bits: Any) -> None:
+    if isinstance(bits, bool) or not isinstance(bits, numbers.Real):
+        raise TypeError(f"preset {name!r}: bits must be a number, got {bits!r} ({type(bits).__name__})")
+    b = float(bits)
+    if not (math.isfinite(b) and b > 0):
+        raise ValueError(f"preset {name!r}: bits must be finite and > 0, got {bits!r}")
+    if base == "uniform":
+        return
+    total = b * (dim or 1)
+    if base != "ecsq" and not total.is_integer():
+        if dim:
+            raise ValueError(
+                f"preset {name!r} needs bits * {dim} to be a whole number (its codebook has "
+                f"2**(bits*{dim}) codewords), got bits={bits!r}"
+            )
+        levels = "codewords" if base == "kmeans" else "levels"
+        raise ValueError(f"preset {name!r} needs a whole number of bits per sample (it has 2**bits {levels}), got {bits!r}")
+    if total > _INT_BITS_MAX:
+        raise ValueError(f"preset {name!r}: bits={bits!r} is above the {_INT_BITS_MAX} bits per code it supports")
+
+
+def quantizer_for(name: str, bits: float, x: Any) -> Quantizer | Codec:
+    """A quantizer (fitted when it learns) for ``x`` at ``bits`` bits per sample.
+
+    =================  ==========================================================================
+    preset             what it builds
+    =================  ==========================================================================
+    ``"uniform"``      the entropy-coded uniform quantizer at a *target rate*: an unbounded
+                       ``UniformQuantizer(step=s)`` whose codes have an order-0 entropy of about
+                       ``bits`` (the largest ``s`` with entropy <= ``bits``, by geometric
+                       bisection to 0.1 % on a random subsample of at most 200,000 samples)
+    ``"mu-law"``       ``MuLawQuantizer(bits)`` (mu = 255) in a :class:`_ScaledCodec` with
+                       ``scale = max |x|``, so the data fill ``[-1, 1]``; fixed rate
+    ``"lloyd-max"``    ``LloydMaxQuantizer(2**bits).fit(x)``; fixed rate
+    ``"kmeans"``       ``KMeansVectorQuantizer(2**(bits*dim), dim)``, fixed rate ``bits`` per
+                       sample: ``dim = 2`` while the codebook has at most 1,024 codewords
+                       (``bits <= 5``), the last axis of ``x`` is even and ``x`` holds at least
+                       256 pairs per codeword; otherwise ``dim = 1`` (a bigger codebook trains
+                       slowly, and on less data costs more header bytes than it saves)
+    ``"kmeans:D"``     the same at dimension ``D`` (``2**(bits*D)`` codewords)
+    ``"ecsq"``         ``ECSQuantizer(rate=bits).fit(x)``: entropy-constrained scalar
+                       quantization at a target rate
+    =================  ==========================================================================
+
+    The k-means presets train on at most 256 vectors per codeword (faiss' rule), drawn at
+    random with seed 0, with ``random_state=0``; the codebook then codes all of ``x``. The
+    fixed-rate presets spend ``bits`` per sample before entropy coding: the rate written by
+    the rANS coder is often lower, and that is the rate reported.
+
+    Parameters
+    ----------
+    name : str
+        A preset (see :func:`check_preset` for the valid rates).
+    bits : float
+        Bits per sample.
+    x : array_like
+        The data (float, finite, any shape; integers are converted to float64).
+
+    Returns
+    -------
+    Quantizer or Codec
+        A :class:`_ScaledCodec` for ``"mu-law"``, a quantizer otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig import metrics
+    >>> x = np.random.default_rng(0).standard_normal(100_000)
+    >>> q = quantizer_for("uniform", 4, x)
+    >>> round(metrics.code_entropy(q.encode(x)), 2)
+    4.0
+    >>> quantizer_for("kmeans", 3, x).codebook_.shape      # 64 codewords of dim 2
+    (64, 2)
+    """
+    check_preset(name, bits)
+    base, dim = _parse_preset(name)
+    b = float(bits)
+    arr = _as_data(x)
+    if base == "uniform":
+        from .quantizers.uniform import UniformQuantizer
+
+        return UniformQuantizer(step=_uniform_step(arr, b))
+    if base == "mu-law":
+        from .quantizers.mulaw import MuLawQuantizer
+
+        peak = float(np.max(np.abs(arr)))
+        return _ScaledCodec(MuLawQuantizer(bits=int(b)), scale=peak if peak > 0 else 1.0)
+    if base == "lloyd-max":
+        from .quantizers.lloydmax import LloydMaxQuantizer
+
+        return LloydMaxQuantizer(2 ** int(b)).fit(arr)
+    if base == "kmeans":
+        return _kmeans(arr, b, dim)
+    q: Quantizer = _ecsq_class()(rate=b).fit(arr)
+    return q
+
+
+def _subsample(rows: np.ndarray, m: int) -> np.ndarray:
+    """At most ``m`` rows (values of a 1-D array), drawn without replacement with seed 0, in order."""
+    if rows.shape[0] <= m:
+        return rows
+    idx = np.random.default_rng(0).choice(rows.shape[0], size=m, replace=False)
+    idx.sort()
+    return rows[idx]
+
+
+def _uniform_step(arr: np.ndarray, bits: float) -> float:
+    """The largest step whose codes have an order-0 entropy <= ``bits`` (on a subsample)."""
+    from .quantizers.uniform import UniformQuantizer
+
+    peak = float(np.max(np.abs(arr)))
+    if peak == 0:
+        return 1.0
+    sub = _subsample(arr.reshape(-1), UNIFORM_SEARCH_SAMPLES)
+
+    def ok(step: float) -> bool:
+        return metrics.code_entropy(UniformQuantizer(step=step).encode(sub)) <= bits
+
+    coarse = 4.0 * peak  # every code 0: entropy 0
+    fine = peak * 2.0**-30  # the finest step whose codes stay well inside int32
+    if ok(fine):  # too few distinct values to spend ``bits``: as fine as the codes allow
+        return fine
+    return float(geometric_bisect(ok, good=coarse, bad=fine, integer=False))
+
+
+def _kmeans(arr: np.ndarray, bits: float, dim: int | None) -> Quantizer:
+    from .quantizers.kmeans import KMeansVectorQuantizer
+
+    if dim is None:
+        pair_levels = 2 ** int(2 * bits)
+        dim = 2 if (
+            pair_levels <= KMEANS_MAX_PAIR_LEVELS
+            and arr.shape[-1] % 2 == 0
+            and arr.size // 2 >= KMEANS_TRAIN_PER_LEVEL * pair_levels
+        ) else 1
+    if arr.shape[-1] % dim:
+        raise ValueError(
+            f"kmeans at dim={dim} groups {dim} consecutive samples of the last axis, which has "
+            f"length {arr.shape[-1]} (shape {arr.shape}); trim or reshape the data"
+        )
+    levels = 2 ** int(round(bits * dim))
+    train = _subsample(np.ascontiguousarray(arr).reshape(-1, dim), KMEANS_TRAIN_PER_LEVEL * levels)
+    return KMeansVectorQuantizer(levels, dim=dim, random_state=0).fit(train)
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def _as_data(x: Any) -> np.ndarray:
+    """``x`` as a native float32/float64 array (integers -> float64), non-empty and finite."""
+    if isinstance(x, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"x must be an array of numbers, got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x must hold float32, float64 or integer values, got dtype={arr.dtype}")
+    if arr.ndim == 0:
+        raise ValueError("x must be an array with at least one axis, got a scalar")
+    if arr.size == 0:
+        raise ValueError(f"x is empty (shape={arr.shape}); there is nothing to measure")
+    bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise ValueError(
+            f"x contains {bad} NaN or Inf value(s) of {arr.size}; rate-distortion needs finite data "
+            "(drop or replace them first)"
+        )
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def _check_entropy(entropy: str | None) -> str | None:
+    return None if entropy is None else Codec(entropy=entropy).entropy
+
+
+def _codec_for(obj: Any, entropy: str | None) -> Codec:
+    if isinstance(obj, Codec):
+        codec = copy.copy(obj)
+        if entropy is not None:
+            codec.entropy = entropy
+        return codec
+    if isinstance(obj, Quantizer):
+        return Codec(obj, entropy=entropy or "rans")
+    raise TypeError(f"expected a quantsig Quantizer or Codec, got {type(obj).__name__}")
+
+
+def _measure(arr: np.ndarray, obj: Any, label: str | None, param: Any, entropy: str | None, fit_s: float) -> dict[str, Any]:
+    codec = _codec_for(obj, entropy)
+    x_in = codec.scale_down(arr) if isinstance(codec, _ScaledCodec) else arr
+    t0 = time.perf_counter()
+    q = codec._quantizer_for(x_in)  # the codec's quantizer; a copy fitted on the data if it must learn
+    fit_s += time.perf_counter() - t0
+    codec.quantizer = q
+    t0 = time.perf_counter()
+    blob = codec.compress(arr)
+    encode_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    y = codec.decompress(blob)
+    decode_s = time.perf_counter() - t0
+
+    codes = q.encode(x_in)
+    expected = q.decode(codes, dtype=x_in.dtype)
+    if isinstance(codec, _ScaledCodec):
+        expected = codec.scale_up(expected)
+    if y.shape != arr.shape or y.dtype != arr.dtype or not np.array_equal(y, expected.reshape(arr.shape)):
+        raise RuntimeError(
+            f"the data decoded from the file differ from {q!r}.quantize(x): a bug in quantsig, please report it"
+        )
+    n = int(arr.size)
+    peak = float(np.max(np.abs(arr)))
+    if label is None:
+        label = q.codec_id
+    return {
+        "quantizer": str(label),
+        "param": param.item() if isinstance(param, np.generic) else param,
+        "n_samples": n,
+        "n_bytes": len(blob),
+        "rate": metrics.bits_per_sample(blob, n),
+        "entropy": metrics.code_entropy(codes) / q.dim,
+        "mse": metrics.mse(arr, y),
+        "rmse": metrics.rmse(arr, y),
+        "snr_db": metrics.snr_db(arr, y),
+        "psnr_db": metrics.psnr_db(arr, y) if peak > 0 else float("nan"),
+        "max_abs_error": metrics.max_abs_error(arr, y),
+        "fit_s": fit_s,
+        "encode_s": encode_s,
+        "decode_s": decode_s,
+    }
+
+
+def rd_point(
+    x: Any,
+    quantizer_or_codec: Quantizer | Codec,
+    *,
+    label: str | None = None,
+    param: Any = None,
+    entropy: str | None = None,
+) -> dict[str, Any]:
+    """Measure one quantizer (or codec) on ``x``: one row of :data:`COLUMNS`.
+
+    A quantizer that must learn and is not fitted is fitted on ``x`` (a copy; the argument is
+    left as it was), exactly as :meth:`Codec.compress` does. ``x`` is compressed into a
+    complete ``.qsg`` file in memory, decoded, and the decoded data must equal
+    ``quantize(x)``; the metrics compare ``x`` with the decoded data.
+
+    Parameters
+    ----------
+    x : array_like
+        float32/float64 data (integers are converted to float64), any shape, finite.
+    quantizer_or_codec : Quantizer or Codec
+        What to measure. A :class:`~quantsig.Codec` keeps its own frame size and entropy
+        coder (unless ``entropy`` is given).
+    label : str, optional
+        The ``quantizer`` column (default: the quantizer's config id).
+    param : optional
+        The ``param`` column.
+    entropy : {"rans", "raw"}, optional
+        The entropy coder; default ``"rans"`` for a bare quantizer, the codec's own for a codec.
+
+    Returns
+    -------
+    dict
+        Column -> value, in :data:`COLUMNS` order.
+
+    Raises
+    ------
+    ValueError
+        Empty data, NaN or Inf in ``x``, or data the quantizer cannot code.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> x = np.random.default_rng(0).standard_normal(10_000)
+    >>> row = rd_point(x, quantsig.LloydMaxQuantizer(4))
+    >>> row["quantizer"], row["n_samples"], round(row["mse"], 3), round(row["entropy"], 3)
+    ('lloyd-max', 10000, 0.117, 1.912)
+    >>> row["rate"] == 8 * row["n_bytes"] / 10_000
+    True
+    """
+    arr = _as_data(x)
+    return _measure(arr, quantizer_or_codec, label, param, _check_entropy(entropy), 0.0)
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+_Task = tuple[str, Callable[[Any], Any], Any]
+
+
+def _values(values: Any) -> list[Any]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"values must be a sequence of parameter values, got {values!r}")
+    vals = [v.item() if isinstance(v, np.generic) else v for v in values]
+    if not vals:
+        raise ValueError("values is empty: give at least one parameter value to sweep")
+    return vals
+
+
+def _tasks(arr: np.ndarray, factory: Any, values: list[Any], label: str | None) -> list[_Task]:
+    """(label, build, value) per value; preset names and their rates are checked here, before
+    anything runs."""
+    if isinstance(factory, str):
+        name = factory
+        for v in values:
+            check_preset(name, v)
+
+        def build(v: Any) -> Any:
+            return quantizer_for(name, v, arr)
+
+        return [(label or name, build, v) for v in values]
+    if callable(factory):
+        default = getattr(factory, "__name__", type(factory).__name__)
+        return [(label or default, factory, v) for v in values]
+    raise TypeError(
+        f"factory must be a preset name or a callable value -> Quantizer | Codec, got {type(factory).__name__}"
+    )
+
+
+def _check_jobs(n_jobs: Any) -> int:
+    n = check_int(n_jobs, "n_jobs")
+    if n == -1:
+        return os.cpu_count() or 1
+    if n < 1:
+        raise ValueError(f"n_jobs={n} should be >= 1 (or -1 for one per core)")
+    return n
+
+
+def _run(arr: np.ndarray, tasks: list[_Task], entropy: str | None, n_jobs: Any, progress: Any) -> RDResult:
+    entropy = _check_entropy(entropy)
+    jobs = min(_check_jobs(n_jobs), len(tasks))
+
+    def one(task: _Task) -> dict[str, Any]:
+        label, build, value = task
+        t0 = time.perf_counter()
+        obj = build(value)
+        return _measure(arr, obj, label, value, entropy, time.perf_counter() - t0)
+
+    rows: list[dict[str, Any]] = []
+    bar = make_progress(progress, len(tasks), "rd", unit="points")
+    advance = bar.update if bar is not None else (lambda n: None)
+    try:
+        if jobs == 1:
+            for task in tasks:
+                rows.append(one(task))
+                advance(1)
+        else:
+            done: dict[int, dict[str, Any]] = {}
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="quantsig-rd") as pool:
+                futures: dict[Future[dict[str, Any]], int] = {pool.submit(one, t): i for i, t in enumerate(tasks)}
+                try:
+                    for fut in as_completed(futures):
+                        done[futures[fut]] = fut.result()
+                        advance(1)
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    raise
+            rows = [done[i] for i in range(len(tasks))]
+    finally:
+        if bar is not None and progress is True:
+            bar.close()
+    return RDResult(rows)
+
+
+def rd_curve(
+    x: Any,
+    factory: Factory,
+    values: Iterable[Any],
+    *,
+    label: str | None = None,
+    entropy: str | None = None,
+    n_jobs: int = 1,
+    progress: Any = False,
+) -> RDResult:
+    """Sweep ``values``: one :func:`rd_point` per value, in the order of ``values``.
+
+    Parameters
+    ----------
+    x : array_like
+        The data (see :func:`rd_point`).
+    factory : str or callable
+        A preset name (:func:`quantizer_for`; ``values`` are then bits per sample, all checked
+        before anything runs), or a callable ``value -> Quantizer | Codec``. Its time counts
+        in ``fit_s``.
+    values : iterable
+        The parameter values (the ``param`` column). Must not be empty.
+    label : str, optional
+        The ``quantizer`` column (default: the preset name or the callable's ``__name__``).
+    entropy : {"rans", "raw"}, optional
+        As for :func:`rd_point`.
+    n_jobs : int
+        Points measured at once, in threads (quantsig's Numba kernels release the GIL); ``-1``
+        means one per core. The rows come back in the order of ``values`` whatever the order
+        of completion; only the timing columns depend on ``n_jobs``.
+    progress : bool or Progress
+        ``True`` draws a :class:`~quantsig.progress.Progress` bar on stderr (when it is a
+        terminal); a bar (or anything with ``update(n)``) advances by one per finished point.
+
+    Returns
+    -------
+    RDResult
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> x = np.random.default_rng(0).standard_normal(20_000)
+    >>> res = rd_curve(x, lambda s: quantsig.UniformQuantizer(step=s), [1.0, 0.5, 0.25], label="uniform")
+    >>> res["param"], res["entropy"].round(2)
+    (array([1.  , 0.5 , 0.25]), array([2.1 , 3.06, 4.04]))
+    >>> bool(np.all(np.diff(res["mse"]) < 0))
+    True
+    """
+    arr = _as_data(x)
+    return _run(arr, _tasks(arr, factory, _values(values), label), entropy, n_jobs, progress)
+
+
+def compare(
+    x: Any,
+    quantizers: Mapping[str, Factory] | Sequence[Factory],
+    values: Iterable[Any] | None = None,
+    *,
+    entropy: str | None = None,
+    n_jobs: int = 1,
+    progress: Any = False,
+) -> RDResult:
+    """Several :func:`rd_curve` sweeps over the same ``values``, as one table.
+
+    Parameters
+    ----------
+    x : array_like
+        The data.
+    quantizers : dict or sequence
+        ``{label: preset name or factory}``, or a list of preset names (each its own label).
+    values : iterable, optional
+        Default: bits 1 to 8.
+    entropy, n_jobs, progress
+        As for :func:`rd_curve`; the points of every sweep share the threads and one bar.
+
+    Returns
+    -------
+    RDResult
+        Rows grouped by quantizer (in the given order), then in the order of ``values``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal(20_000)
+    >>> res = compare(x, {"scalar": "lloyd-max", "pairs": "kmeans:2"}, values=[2])
+    >>> res.labels(), bool(res["mse"][1] < res["mse"][0])    # VQ of pairs beats scalar
+    (['scalar', 'pairs'], True)
+    """
+    arr = _as_data(x)
+    if isinstance(quantizers, str):
+        quantizers = [quantizers]
+    if isinstance(quantizers, Mapping):
+        items = [(str(k), v) for k, v in quantizers.items()]
+    else:
+        items = []
+        for f in quantizers:
+            if not isinstance(f, str):
+                raise TypeError(f"a list of quantizers holds preset names; give a dict label -> factory for {f!r}")
+            items.append((f, f))
+    if not items:
+        raise ValueError("quantizers is empty: name at least one preset or factory")
+    labels = [lab for lab, _ in items]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"quantizer labels must be unique, got {labels}")
+    vals = _values(range(1, 9) if values is None else values)
+    tasks = [t for lab, f in items for t in _tasks(arr, f, vals, lab)]
+    return _run(arr, tasks, entropy, n_jobs, progress)
+
+
+# ---------------------------------------------------------------------------- theory
+
+
+def gap_to_gaussian_bound(result: RDResult, variance: float, *, rate: str = "rate") -> np.ndarray:
+    """Per row, ``rate - R(D)`` with ``R(D) = max(0, 1/2 log2(variance / mse))`` the Gaussian
+    rate-distortion function (:func:`quantsig.theory.gaussian_rate`).
+
+    For Gaussian data of that variance this is the distance to Shannon's bound (never
+    negative for a real coder; entropy-coded uniform quantization approaches 0.2546 bit at
+    high rate). For other data it is the distance to the Gaussian curve of the same variance,
+    an upper bound on their ``R(D)``. Rows with ``mse == 0`` (lossless) give NaN.
+
+    Parameters
+    ----------
+    result : RDResult
+    variance : float
+        The variance of the source (e.g. ``np.var(x)``).
+    rate : str
+        The rate column: ``"rate"`` (bytes written) or ``"entropy"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal(1_000_000)
+    >>> res = rd_curve(x, "uniform", [4, 6])
+    >>> gap_to_gaussian_bound(res, variance=1.0).round(2)      # theory.ECSQ_GAP_BITS: 0.2546
+    array([0.26, 0.26])
+    """
+    if not isinstance(result, RDResult):
+        raise TypeError(f"result must be an RDResult, got {type(result).__name__}")
+    if rate not in ("rate", "entropy"):
+        raise ValueError(f"rate={rate!r} should be 'rate' or 'entropy'")
+    r = result[rate]
+    d = result["mse"]
+    out = np.full(r.shape, np.nan)
+    lossy = d > 0
+    if lossy.any():
+        out[lossy] = r[lossy] - np.asarray(gaussian_rate(d[lossy], variance))
+    return out
