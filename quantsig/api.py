@@ -102,11 +102,15 @@ def compress(
 
 def _kind(buf: memoryview | _c.FileView) -> str:
     doc = _c.read_header(buf).doc
-    return "stream" if doc.get("kind") == "stream" else "array"
+    kind = doc.get("kind")
+    return kind if kind in ("stream", "weights") else "array"
 
 
 def _decode_any(buf: memoryview, max_output_bytes: int) -> np.ndarray:
-    if _kind(buf) == "stream":
+    kind = _kind(buf)
+    if kind == "weights":
+        raise ValueError("this is a weights archive of many tensors: read it with quantsig.weights.load_model")
+    if kind == "stream":
         from .stream import StreamReader
 
         with StreamReader(buf, max_output_bytes=max_output_bytes) as r:
@@ -215,7 +219,10 @@ def info(source: PathLike | bytes | memoryview) -> dict[str, Any]:
     ((4096,), 'rans', True)
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        if _kind(memoryview(source).cast("B")) == "stream":
+        kind = _kind(memoryview(source).cast("B"))
+        if kind == "weights":
+            return _describe_weights(source)
+        if kind == "stream":
             from .stream import describe_stream
 
             return describe_stream(source)
@@ -224,8 +231,21 @@ def info(source: PathLike | bytes | memoryview) -> dict[str, Any]:
     # few reads, not its size.
     with open(source, "rb") as f:
         view = _c.FileView(f.fileno())
-        if len(view) and _kind(view) == "stream":
+        kind = _kind(view) if len(view) else "array"
+        if kind == "weights":
+            return _describe_weights(f)
+        if kind == "stream":
             from .stream import describe_stream
 
             return describe_stream(f)
         return describe(view)
+
+
+def _describe_weights(source: Any) -> dict[str, Any]:
+    """``info`` of a weights archive: its totals and one line per tensor."""
+    from .weights.archive import ArchiveReader
+    from .weights.model import report_of
+
+    with ArchiveReader(source) as r:
+        rep = report_of(r)
+        return {"kind": "weights", "complete": r.complete, "metadata": r.metadata, "tensors": rep.rows, **rep.total}

@@ -20,7 +20,7 @@ from .errors import CodeRangeError, CorruptFileError
 from .quantizers.base import Quantizer
 from .registry import get_quantizer
 
-__all__ = ["Codec", "DEFAULT_FRAME_SIZE", "DEFAULT_MAX_OUTPUT_BYTES", "decode_bytes", "describe"]
+__all__ = ["Codec", "DEFAULT_FRAME_SIZE", "DEFAULT_MAX_OUTPUT_BYTES", "decode_bytes", "decode_codes", "describe"]
 
 DEFAULT_FRAME_SIZE = 1 << 20
 #: Largest decoded array (bytes) a reader allocates unless told otherwise: a forged header
@@ -119,18 +119,38 @@ class Codec:
             raise ValueError(f"x is empty (shape={arr.shape}); nothing to compress")
         native = arr.astype(arr.dtype.newbyteorder("="), copy=False)
         q = self._quantizer_for(native)
-        codes = q.encode(native)
-        n_levels = q.n_levels
-        code_dtype = codes.dtype
+        return self.write_codes(write, q, q.encode(native), arr.shape, arr.dtype, metadata)
+
+    def write_codes(
+        self,
+        write: Any,
+        quantizer: Quantizer,
+        codes: np.ndarray,
+        shape: tuple[int, ...],
+        dtype: Any,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Write a file of codes already made by ``quantizer.encode`` on data of ``shape`` and
+        ``dtype`` (for callers that compute the codes themselves); returns the header doc."""
+        dt = np.dtype(dtype)
+        if dt.kind not in "fi" or dt.str[1:] not in _DATA_DTYPES:
+            raise TypeError(f"dtype must be float32, float64 or int16, got {dt}")
+        n_levels = quantizer.n_levels
+        expected = np.dtype(np.int32) if n_levels is None else smallest_uint(n_levels)
+        if codes.dtype != expected:
+            raise TypeError(f"codes have dtype {codes.dtype}; {quantizer!r} makes {expected}")
+        dim = quantizer.dim
+        if codes.size * dim != math.prod(shape):
+            raise ValueError(f"{codes.size} codes of dim {dim} do not fill shape {tuple(shape)}")
         doc = {
             "format": "quantsig",
             "kind": "array",
-            "quantizer": q.get_config(),
+            "quantizer": quantizer.get_config(),
             "entropy": self.entropy,
             "frame_size": self.frame_size,
-            "shape": list(arr.shape),
-            "dtype": arr.dtype.str,
-            "codes": {"dtype": code_dtype.str, "count": int(codes.size)},
+            "shape": list(shape),
+            "dtype": dt.str,
+            "codes": {"dtype": codes.dtype.str, "count": int(codes.size)},
             "metadata": metadata if metadata is not None else {},
         }
         _check_metadata(doc["metadata"])
@@ -260,8 +280,9 @@ def _decode_frame(plan: _Plan, buf: memoryview, info: _c.FrameInfo, out: np.ndar
     out[info.first : info.first + info.n_values] = vals
 
 
-def decode_bytes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
-    """Decode a complete ``.qsg`` file held in memory (see :meth:`Codec.decompress`)."""
+def decode_codes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> tuple[Quantizer, np.ndarray, tuple[int, ...], np.dtype]:
+    """The quantizer, the codes (in their code shape), the data shape and the data dtype of a
+    complete ``.qsg`` array file held in memory, without decoding the codes to values."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     buf = memoryview(data).cast("B")
@@ -279,11 +300,17 @@ def decode_bytes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_O
     codes = np.empty(plan.n_codes, dtype=plan.code_dtype)
     for info in frames:
         _decode_frame(plan, buf, info, codes)
+    return plan.quantizer, codes.reshape(plan.code_shape), plan.shape, plan.dtype
+
+
+def decode_bytes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
+    """Decode a complete ``.qsg`` file held in memory (see :meth:`Codec.decompress`)."""
+    quantizer, codes, shape, dtype = decode_codes(data, max_output_bytes)
     try:
-        values = plan.quantizer.decode(codes.reshape(plan.code_shape), dtype=plan.dtype.newbyteorder("="))
+        values = quantizer.decode(codes, dtype=dtype.newbyteorder("="))
     except CodeRangeError as e:
         raise _corrupt(f"decoded codes do not fit the quantizer ({e})") from None
-    return values.reshape(plan.shape).astype(plan.dtype, copy=False)
+    return values.reshape(shape).astype(dtype, copy=False)
 
 
 def describe(data: bytes | memoryview | _c.FileView) -> dict[str, Any]:

@@ -76,7 +76,8 @@ class FrameKind:
     RAW = 0
     RANS = 1
     STREAM = 2  # a stream frame: predictor parameters and coded residuals (see stream.py)
-    NAMES = {RAW: "raw", RANS: "rans", STREAM: "stream"}
+    META = 3  # a JSON document describing the frames that follow (weights archives)
+    NAMES = {RAW: "raw", RANS: "rans", STREAM: "stream", META: "meta"}
 
 
 @dataclass

@@ -32,14 +32,11 @@ True
 from __future__ import annotations
 
 import copy
-import csv
-import io
-import json
 import math
 import numbers
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any, Union
 
@@ -51,6 +48,7 @@ from ._validation import check_int, check_real
 from .codec import DEFAULT_FRAME_SIZE, DEFAULT_MAX_OUTPUT_BYTES, Codec, decode_bytes, describe
 from .errors import CorruptFileError
 from .progress import make_progress
+from .table import Table
 from .quantizers.base import Quantizer
 from .theory import gaussian_rate
 
@@ -112,7 +110,7 @@ Factory = Union[str, Callable[[Any], Union[Quantizer, Codec]]]
 # ---------------------------------------------------------------------------- the table
 
 
-class RDResult:
+class RDResult(Table):
     """A rate-distortion table: one row per (quantizer label, parameter value).
 
     A fixed sequence of rows (dicts) with the columns :data:`COLUMNS` in that order. It is
@@ -160,202 +158,22 @@ class RDResult:
     <BLANKLINE>
     """
 
-    __slots__ = ("_rows",)
+    COLUMNS = COLUMNS
+    TEXT_COLUMNS = ("quantizer",)
+    INT_COLUMNS = ("n_samples", "n_bytes")
+    SUMMARY_COLUMNS = SUMMARY_COLUMNS
+    __slots__ = ()
 
-    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
-        checked = []
-        for i, row in enumerate(rows):
-            if not isinstance(row, Mapping):
-                raise TypeError(f"row {i} must be a mapping of column -> value, got {type(row).__name__}")
-            missing = [c for c in COLUMNS if c not in row]
-            extra = [k for k in row if k not in COLUMNS]
-            if missing or extra:
-                raise ValueError(
-                    f"row {i} does not have the RDResult columns: missing {missing}, unknown {extra}"
-                )
-            checked.append({c: row[c] for c in COLUMNS})
-        self._rows: tuple[dict[str, Any], ...] = tuple(checked)
-
-    # ------------------------------------------------------------------ access
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The column names, in order (:data:`COLUMNS`)."""
-        return COLUMNS
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows as a list of dicts (copies)."""
-        return [dict(r) for r in self._rows]
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (dict(r) for r in self._rows)
-
-    def __getitem__(self, key: str | int) -> Any:
-        """``result["rate"]``: a column as an array (float64; int64 for the counts, str for
-        ``quantizer``; ``param`` is float64 when every value is a number). ``result[i]``: row
-        ``i`` as a dict."""
-        if isinstance(key, str):
-            if key not in COLUMNS:
-                raise KeyError(f"no column {key!r}; the columns are {', '.join(COLUMNS)}")
-            values = [r[key] for r in self._rows]
-            if key == "quantizer":
-                return np.array(values, dtype=str)
-            if key in ("n_samples", "n_bytes"):
-                return np.array(values, dtype=np.int64)
-            if key == "param" and not all(_is_number(v) for v in values):
-                return np.array(values, dtype=object)
-            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            return dict(self._rows[key])
-        raise TypeError(f"index an RDResult with a column name or a row number, not {type(key).__name__}")
-
-    def labels(self) -> list[str]:
-        """The quantizer labels, in order of first appearance."""
-        return list(dict.fromkeys(r["quantizer"] for r in self._rows))
-
-    def filter(self, quantizer: str | Iterable[str]) -> RDResult:
-        """The rows of one label or of several (in the table's order).
+    def filter(self, quantizer: str | Iterable[str]) -> RDResult:  # type: ignore[override]
+        """The rows of one quantizer label or of several (in the table's order).
 
         Raises
         ------
         ValueError
             If a label is not in the table (the message lists those that are).
         """
-        wanted = {quantizer} if isinstance(quantizer, str) else set(quantizer)
-        unknown = wanted - set(self.labels())
-        if unknown:
-            raise ValueError(
-                f"no rows for {', '.join(sorted(map(repr, unknown)))}; the labels are {self.labels()}"
-            )
-        return RDResult(r for r in self._rows if r["quantizer"] in wanted)
+        return super().filter(quantizer)
 
-    @classmethod
-    def concat(cls, *results: RDResult) -> RDResult:
-        """One table holding the rows of every ``results`` in turn."""
-        for r in results:
-            if not isinstance(r, RDResult):
-                raise TypeError(f"can only concatenate RDResult tables, got {type(r).__name__}")
-        return cls(row for r in results for row in r._rows)
-
-    def __add__(self, other: object) -> RDResult:
-        if not isinstance(other, RDResult):
-            return NotImplemented
-        return RDResult.concat(self, other)
-
-    # ------------------------------------------------------------------ output
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str | None:
-        """CSV with a header line; floats exactly (``repr``), ``inf``/``nan`` as such, a missing
-        ``param`` as an empty field. Returns the text when ``path`` is None, else writes it."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in self._rows:
-            w.writerow(["" if r[c] is None else _plain(r[c]) for c in COLUMNS])
-        return _emit(buf.getvalue(), path)
-
-    def to_json(self, path: str | os.PathLike[str] | None = None, indent: int | None = 1) -> str | None:
-        """Strict JSON: a list of row objects (``pandas.read_json(orient="records")`` reads it);
-        non-finite numbers (a lossless point's ``snr_db``) become ``null``. Returns the text
-        when ``path`` is None, else writes it."""
-        records = [{c: _json_value(r[c]) for c in COLUMNS} for r in self._rows]
-        return _emit(json.dumps(records, indent=indent, allow_nan=False) + "\n", path)
-
-    def to_markdown(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        columns: Sequence[str] | None = None,
-        floatfmt: str = ".4g",
-    ) -> str | None:
-        """A GitHub Markdown table of ``columns`` (default all), floats formatted with
-        ``floatfmt``. Returns the text when ``path`` is None, else writes it."""
-        cols = self._columns(columns)
-        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(":---" if c == "quantizer" else "---:" for c in cols) + "|"]
-        for r in self._rows:
-            cells = (_format(r[c], floatfmt).replace("|", "\\|") for c in cols)
-            lines.append("| " + " | ".join(cells) + " |")
-        return _emit("\n".join(lines) + "\n", path)
-
-    def to_text(self, columns: Sequence[str] | None = None, floatfmt: str = ".4g") -> str:
-        """A plain aligned table of ``columns`` (default :data:`SUMMARY_COLUMNS`)."""
-        cols = self._columns(columns if columns is not None else SUMMARY_COLUMNS)
-        cells = [list(cols)] + [[_format(r[c], floatfmt) for c in cols] for r in self._rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
-        lines = [
-            "  ".join(s.ljust(w) if c == "quantizer" else s.rjust(w) for s, w, c in zip(row, widths, cols)).rstrip()
-            for row in cells
-        ]
-        lines.insert(1, "-" * max(len(line) for line in lines))
-        return "\n".join(lines)
-
-    def to_pandas(self) -> Any:
-        """The table as a :class:`pandas.DataFrame` (columns in :data:`COLUMNS` order).
-
-        Raises
-        ------
-        ImportError
-            If pandas is not installed (``pip install pandas``).
-        """
-        try:
-            import pandas as pd  # type: ignore[import-untyped]
-        except ImportError:
-            raise ImportError('RDResult.to_pandas() needs pandas: pip install pandas') from None
-        return pd.DataFrame([dict(r) for r in self._rows], columns=list(COLUMNS))
-
-    def __str__(self) -> str:
-        return self.to_text() if self._rows else "RDResult (no rows)"
-
-    def __repr__(self) -> str:
-        return f"<RDResult: {len(self)} row(s)>\n{self}" if self._rows else "<RDResult: 0 rows>"
-
-    def _columns(self, columns: Sequence[str] | None) -> tuple[str, ...]:
-        if columns is None:
-            return COLUMNS
-        if isinstance(columns, str):
-            columns = [columns]
-        bad = [c for c in columns if c not in COLUMNS]
-        if bad:
-            raise KeyError(f"no column(s) {bad}; the columns are {', '.join(COLUMNS)}")
-        return tuple(columns)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
-def _plain(v: Any) -> Any:
-    """A Python value for text output (NumPy scalars unwrapped; floats exact)."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    return repr(v) if isinstance(v, float) else v
-
-
-def _format(v: Any, floatfmt: str) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return format(v, floatfmt) if math.isfinite(v) else str(v)
-    return str(v)
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
-def _emit(text: str, path: str | os.PathLike[str] | None) -> str | None:
-    if path is None:
-        return text
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    return None
 
 
 # ---------------------------------------------------------------------------- scaled codec

@@ -1,0 +1,155 @@
+"""The weights archive: many named tensors in one ``.qsg`` file, readable tensor by tensor.
+
+An archive is an ordinary quantsig container (``docs/format.md``) whose JSON header says
+``"kind": "weights"``. Each tensor is a run of frames: a *meta* frame (kind 3, a JSON
+document: name, shape, dtype, how it is stored) followed by its data frames (raw scales and
+offsets, then a complete ``.qsg`` array file of codes; or, for a tensor kept exactly, its raw
+bytes). The container's index lists every frame, so a reader finds each tensor's meta frame
+with one small read and loads only the tensors it is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from .. import container as _c
+from ..errors import CorruptFileError
+from .schemes import EncodedTensor, n_frames, parse_meta
+
+__all__ = ["ARCHIVE_KIND", "ArchiveWriter", "ArchiveReader"]
+
+ARCHIVE_KIND = "weights"
+ARCHIVE_VERSION = 1
+
+
+def _corrupt(msg: str) -> CorruptFileError:
+    return CorruptFileError(f"corrupt quantsig weights archive: {msg}")
+
+
+class ArchiveWriter:
+    """Append encoded tensors to a file (or any ``write`` callable), then :meth:`close`."""
+
+    def __init__(self, write: Any, metadata: dict[str, Any] | None = None, source_bytes: int = 0) -> None:
+        doc = {"format": "quantsig", "kind": ARCHIVE_KIND, "version": ARCHIVE_VERSION,
+               "source_bytes": int(source_bytes), "metadata": metadata or {}}
+        self._bytes = 0
+
+        def counted(b: bytes) -> None:
+            self._bytes += len(b)
+            write(b)
+
+        self._w = _c.ContainerWriter(counted, doc)
+        self._names: set[str] = set()
+
+    def add(self, enc: EncodedTensor) -> None:
+        if enc.name in self._names:
+            raise ValueError(f"tensor {enc.name!r} is already in the archive")
+        self._names.add(enc.name)
+        for kind, n, payload in enc.frames:
+            self._w.add_frame(kind, n, payload)
+
+    def close(self) -> None:
+        self._w.close()
+
+    @property
+    def bytes_written(self) -> int:
+        return self._bytes
+
+
+@dataclass
+class _Entry:
+    meta: dict[str, Any]
+    frames: list[_c.FrameInfo]
+
+    @property
+    def n_bytes(self) -> int:
+        """Bytes of this tensor's frames (meta frame included) and their index entries."""
+        return sum(f.size + _c._INDEX_ENTRY.size for f in self.frames)
+
+
+class ArchiveReader:
+    """Read the table of contents of an archive, then tensors one at a time.
+
+    ``source`` is a path, an open binary file or a bytes-like object. A file cut off before
+    its index still gives every tensor whose frames are all complete (``complete`` is then
+    False).
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | BinaryIO | bytes | memoryview) -> None:
+        self._file: BinaryIO | None = None
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self._buf: Any = memoryview(source).cast("B")
+            self.file_size = len(self._buf)
+        else:
+            f: Any = source
+            if isinstance(source, (str, os.PathLike)):
+                self._file = f = open(source, "rb")
+            self._buf = _c.FileView(f.fileno())
+            self.file_size = len(self._buf)
+        try:
+            self._read_toc()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_toc(self) -> None:
+        header = _c.read_header(self._buf)
+        doc = header.doc
+        if doc.get("kind") != ARCHIVE_KIND:
+            raise _corrupt(f"the header says kind {doc.get('kind')!r}, not a weights archive "
+                           "(use quantsig.load for arrays and streams)")
+        if doc.get("version") != ARCHIVE_VERSION:
+            raise _c.UnsupportedVersionError(f"weights archive version {doc.get('version')!r} is not supported")
+        self.metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        sb = doc.get("source_bytes")
+        #: Bytes of the model the archive was made from (0 when unknown).
+        self.source_bytes = sb if isinstance(sb, int) and not isinstance(sb, bool) and sb >= 0 else 0
+        frames = _c.read_index(self._buf, header)
+        self.complete = frames is not None
+        if frames is None:
+            frames = list(_c.scan_frames(self._buf, header))
+        self.entries: dict[str, _Entry] = {}
+        i = 0
+        while i < len(frames):
+            head = frames[i]
+            if head.kind != _c.FrameKind.META:
+                raise _corrupt(f"frame {i} at offset {head.offset} should describe a tensor (meta frame)")
+            meta = parse_meta(_c.frame_payload(self._buf, head))
+            k = n_frames(meta)
+            data = frames[i + 1 : i + 1 + k]
+            if len(data) < k:
+                if self.complete:
+                    raise _corrupt(f"tensor {meta['name']!r} lacks {k - len(data)} of its frames")
+                break  # cut off inside the last tensor
+            if meta["name"] in self.entries:
+                raise _corrupt(f"tensor {meta['name']!r} appears twice")
+            self.entries[meta["name"]] = _Entry(meta, [head, *data])
+            i += 1 + k
+
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def payloads(self, name: str) -> list[tuple[int, int, Any]]:
+        """``(kind, n_values, payload)`` of a tensor's data frames, each checked against its CRC."""
+        entry = self.entries[name]
+        return [(f.kind, f.n_values, _c.frame_payload(self._buf, f)) for f in entry.frames[1:]]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

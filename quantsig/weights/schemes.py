@@ -1,0 +1,459 @@
+"""One tensor through one scheme: group scales, a library quantizer, and the codes written.
+
+A *scheme* says how a weight matrix is quantized:
+
+* ``granularity`` cuts the matrix (2-D: ``rows = shape[0]``, ``cols`` = the rest) into groups
+  that share a scale: the whole tensor, each row (output channel) or runs of ``group_size``
+  values along each row.
+* ``method`` says what the scale is and which quantizer of the library codes the normalised
+  values ``u = (w - offset) / scale``:
+
+  ================  ===========================================  ==============================
+  method            scale (per group)                             quantizer on ``u``
+  ================  ===========================================  ==============================
+  ``uniform``       least-squares scale of the signed grid        ``UniformQuantizer(bits,
+                    (GGUF Q4_0/Q8_0 style, searched)              step=1, clip=True)``
+  ``uniform-asym``  scale and offset (GGUF Q4_1 style,            ``UniformQuantizer(bits,
+                    least-squares refit)                          lo=0, hi=2**bits-1)``
+  ``nf``            absolute maximum (NF4's normalisation)        Lloyd-Max levels of the normal
+                                                                  law scaled to [-1, 1]
+  ``lloyd-max``     root mean square                              ``LloydMaxQuantizer(2**bits)``
+                                                                  fitted to ``u``
+  ``kmeans``        none (tensor) / RMS                           ``LloydMaxQuantizer`` fitted:
+                                                                  exact 1-D k-means, weight
+                                                                  sharing as Deep Compression
+  ``ecsq``          root mean square                              ``ECSQuantizer(rate=bits)``
+  ================  ===========================================  ==============================
+
+* ``entropy`` codes the quantizer's codes with rANS or packs them at fixed rate.
+
+The codes go into an ordinary ``.qsg`` array file (:meth:`quantsig.Codec.write_codes`) of
+``u``'s shape, so the file holds the quantizer's full config and decodes with the codec's own
+checks; the scales (and offsets) are stored beside it as raw little-endian arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import container as _c
+from ..codec import DEFAULT_MAX_OUTPUT_BYTES, Codec, decode_codes
+from ..errors import CorruptFileError
+from ..kernels import groups as _k
+from ..quantizers.base import Quantizer
+from .sources import FLOAT_DTYPES
+
+__all__ = ["Scheme", "EncodedTensor", "QuantizedTensor", "encode_tensor", "decode_tensor", "METHODS", "GRANULARITIES"]
+
+METHODS = ("uniform", "uniform-asym", "nf", "lloyd-max", "kmeans", "ecsq")
+GRANULARITIES = ("tensor", "channel", "group")
+ENTROPIES = ("rans", "raw")
+#: Default granularity of each method (group size 32/64 where grouped, as GGUF and NF4).
+DEFAULT_GRANULARITY = {"uniform": "group", "uniform-asym": "group", "nf": "group",
+                       "lloyd-max": "channel", "kmeans": "tensor", "ecsq": "channel"}
+DEFAULT_GROUP_SIZE = {"uniform": 32, "uniform-asym": 32, "nf": 64}
+#: Codes per frame of the codes file: one frequency table per million codes.
+CODE_FRAME = 1 << 20
+#: Candidate offsets of the symmetric scale search (``iscale = (qmax + d) / absmax``).
+_DELTAS = np.array([0.0, -0.25, 0.25, 0.5, 1.0, -0.5], dtype=np.float64)
+_MAX_META = 1 << 20
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """How one tensor is quantized (see the module docstring)."""
+
+    method: str
+    bits: float
+    granularity: str
+    group_size: int | None = None
+    entropy: str | None = None  # None: whichever of rans/raw is smaller
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method={self.method!r} should be one of {', '.join(METHODS)}")
+        if self.granularity not in GRANULARITIES:
+            raise ValueError(f"granularity={self.granularity!r} should be one of {', '.join(GRANULARITIES)}")
+        if self.entropy is not None and self.entropy not in ENTROPIES:
+            raise ValueError(f"entropy={self.entropy!r} should be 'rans', 'raw' or None (the smaller)")
+        b = self.bits
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b):
+            raise TypeError(f"bits must be a number, got {b!r}")
+        if self.method == "ecsq":
+            if not 0 < b <= 16:
+                raise ValueError(f"bits={b} (the ECSQ rate) should be in (0, 16]")
+        elif b != int(b) or not 1 <= b <= 16 or (self.method in ("nf", "lloyd-max", "kmeans") and b < 1):
+            raise ValueError(f"bits={b} should be an integer from 1 to 16 for method={self.method!r}")
+        if self.method == "uniform" and b < 2:
+            raise ValueError("method='uniform' needs bits >= 2 (a signed grid); use 'uniform-asym' for 1 bit")
+        if self.granularity == "group":
+            gs = self.group_size
+            if isinstance(gs, bool) or not isinstance(gs, int) or gs < 1:
+                raise ValueError(f"granularity='group' needs a positive integer group_size, got {gs!r}")
+        if self.method == "ecsq" and self.entropy == "raw":
+            raise ValueError("method='ecsq' designs for an entropy coder: use entropy='rans'")
+
+    @property
+    def label(self) -> str:
+        g = {"tensor": "tensor", "channel": "channel", "group": f"g{self.group_size}"}[self.granularity]
+        b = f"{self.bits:g}"
+        return f"{self.method}:{b}:{g}"
+
+
+@dataclass
+class EncodedTensor:
+    """A tensor as written: its meta document (``meta["scheme"]``, ``meta["entropy"]``, and
+    ``meta["stats"]`` once measured) and its frames ``(kind, n_values, payload)``."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    meta: dict[str, Any]
+    frames: list[tuple[int, int, bytes]]
+
+    @property
+    def n_bytes(self) -> int:
+        """Bytes this tensor adds to an archive: frames (head, payload, CRC) and index entries."""
+        return sum(_FRAME_OVERHEAD + len(p) for _, _, p in self.frames)
+
+
+# frame head + CRC + index entry
+_FRAME_OVERHEAD = _c._FRAME_HEAD.size + _c._CRC.size + _c._INDEX_ENTRY.size
+
+
+@dataclass
+class QuantizedTensor:
+    """The stored form of a quantized tensor, for custom kernels: ``codes`` of shape
+    ``(rows, cols)``, per-group ``scales`` (and ``offsets``) of shape ``(rows, n_groups)``,
+    the quantizer (its ``reconstruction_levels`` are the codebook) and the group layout.
+    ``dequantize()`` gives the tensor back."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    method: str
+    granularity: str
+    group_size: int
+    quantizer: Quantizer
+    codes: np.ndarray
+    scales: np.ndarray | None
+    offsets: np.ndarray | None
+
+    @property
+    def codebook(self) -> np.ndarray:
+        """The values codes stand for before scaling: ``quantizer.decode(arange(n_levels))``."""
+        n = self.quantizer.n_levels
+        if n is None:  # pragma: no cover - weights quantizers are bounded
+            raise ValueError("unbounded quantizer")
+        codes = np.arange(n, dtype=np.int64).astype(self.codes.dtype)
+        return self.quantizer.decode(codes)
+
+    def dequantize(self) -> np.ndarray:
+        u = self.quantizer.decode(self.codes, dtype=np.float32)
+        return _denormalize(u, self.group_size, self.scales, self.offsets).reshape(self.shape)
+
+
+# ---------------------------------------------------------------------------- helpers
+def as_matrix(w: np.ndarray, granularity: str) -> np.ndarray:
+    """The 2-D view quantization works on: ``(shape[0], rest)``; one row for a whole tensor."""
+    if granularity == "tensor" or w.ndim < 2:
+        return w.reshape(1, -1)
+    return w.reshape(w.shape[0], -1)
+
+
+def group_size_of(scheme: Scheme, cols: int) -> int:
+    if scheme.granularity == "group":
+        return min(int(scheme.group_size or cols), cols)
+    return cols
+
+
+def _scale_dtype(scheme: Scheme) -> np.dtype:
+    """float16 per group (as GGUF), float32 per channel or tensor (their cost is negligible)."""
+    return np.dtype("<f2") if scheme.granularity == "group" else np.dtype("<f4")
+
+
+@functools.lru_cache(maxsize=32)
+def normal_codebook(bits: int) -> Quantizer:
+    """The NF idea with Lloyd-Max: the optimal levels of the unit normal law, scaled so the
+    outermost are -1 and +1, for absmax-normalised weights."""
+    from scipy import stats
+
+    from ..quantizers.lloydmax import LloydMaxQuantizer
+
+    q = LloydMaxQuantizer(2**bits).fit_distribution(stats.norm())
+    y = q.levels_ / q.levels_[-1]
+    return LloydMaxQuantizer.from_config(
+        {"id": "lloyd-max", "levels": 2**bits, "levels_": y.tolist(), "thresholds_": (0.5 * (y[:-1] + y[1:])).tolist()}
+    )
+
+
+def _stats(m: np.ndarray, gs: int) -> tuple[np.ndarray, np.ndarray]:
+    ng = -(-m.shape[1] // gs)
+    absmax = np.empty((m.shape[0], ng))
+    rms = np.empty((m.shape[0], ng))
+    _k.group_stats(m, gs, absmax, rms)
+    return absmax, rms
+
+
+def _normalize(m: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
+    if scales is None:
+        return m
+    out = np.empty_like(m)
+    off = offsets.astype(m.dtype) if offsets is not None else np.empty((0, 0), m.dtype)
+    _k.normalize(m, gs, scales.astype(m.dtype), off, out)
+    return out
+
+
+def _denormalize(u: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
+    if scales is None:
+        return u
+    out = np.empty_like(u)
+    off = offsets.astype(u.dtype) if offsets is not None else np.empty((0, 0), u.dtype)
+    _k.denormalize(u, gs, scales.astype(u.dtype), off, out)
+    return out
+
+
+def _quantizer(scheme: Scheme, u: np.ndarray, weight: np.ndarray | None) -> Quantizer:
+    from ..quantizers.ecsq import ECSQuantizer
+    from ..quantizers.lloydmax import LloydMaxQuantizer
+    from ..quantizers.uniform import UniformQuantizer
+
+    b = scheme.bits
+    if scheme.method == "uniform":
+        return UniformQuantizer(bits=int(b), step=1.0, clip=True)
+    if scheme.method == "uniform-asym":
+        return UniformQuantizer(bits=int(b), lo=0.0, hi=float(2 ** int(b) - 1), clip=True)
+    if scheme.method == "nf":
+        return normal_codebook(int(b))
+    if scheme.method == "ecsq":
+        return ECSQuantizer(rate=float(b)).fit(u, sample_weight=weight)
+    levels = 2 ** int(b)
+    try:
+        return LloydMaxQuantizer(levels).fit(u, sample_weight=weight)
+    except ValueError:
+        # fewer distinct values than levels (e.g. weights quantized before): one level each
+        distinct = np.unique(u if weight is None else u[weight > 0]).size
+        if distinct >= levels:
+            raise
+        return LloydMaxQuantizer(max(distinct, 2)).fit(u, sample_weight=weight) if distinct >= 2 else \
+            UniformQuantizer(bits=1, lo=float(u.flat[0]), hi=float(u.flat[0]) + 1.0, clip=True)
+
+
+def _scales(scheme: Scheme, m: np.ndarray, gs: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-group scales (and offsets), already rounded to their storage dtype."""
+    method = scheme.method
+    if method == "kmeans" and scheme.granularity == "tensor":
+        return None, None
+    sdt = _scale_dtype(scheme)
+    ng = -(-m.shape[1] // gs)
+    if method == "uniform":
+        s = np.empty((m.shape[0], ng))
+        _k.symmetric_scales(m, gs, 2 ** (int(scheme.bits) - 1), _DELTAS, s)
+        return _stored(s, sdt), None
+    if method == "uniform-asym":
+        s = np.empty((m.shape[0], ng))
+        o = np.empty((m.shape[0], ng))
+        _k.affine_scales(m, gs, 2 ** int(scheme.bits), 4, s, o)
+        return _stored(s, sdt), _stored(o, sdt)
+    absmax, rms = _stats(m, gs)
+    return _stored(absmax if method == "nf" else rms, sdt), None
+
+
+def _stored(a: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """``a`` rounded to the storage dtype (float16 saturates instead of overflowing)."""
+    if dt == np.float16:
+        a = np.clip(a, -65504.0, 65504.0)
+    return a.astype(dt)
+
+
+# ---------------------------------------------------------------------------- encode
+def encode_tensor(name: str, w: np.ndarray, dtype: str, scheme: Scheme, weight: np.ndarray | None = None) -> tuple[EncodedTensor, np.ndarray]:
+    """Quantize ``w`` (float, any shape) with ``scheme``; returns the encoded tensor and the
+    dequantized values (float32, ``w``'s shape) the file will give back."""
+    work = np.float64 if w.dtype == np.float64 else np.float32
+    m = np.ascontiguousarray(as_matrix(np.asarray(w, dtype=work), scheme.granularity))
+    gs = group_size_of(scheme, m.shape[1])
+    scales, offsets = _scales(scheme, m, gs)
+    if scales is not None and scheme.granularity == "group" and not np.all(np.isfinite(scales.astype(np.float32))):
+        raise ValueError(f"{name}: a group scale does not fit float16")  # pragma: no cover - clipped above
+    u = _normalize(m, gs, scales, offsets)
+    wt = None if weight is None else np.ascontiguousarray(as_matrix(np.asarray(weight, dtype=np.float64), scheme.granularity))
+    q = _quantizer(scheme, u, wt)
+    codes = q.encode(u)
+    codes_file, entropy = _write_codes(q, codes, u, scheme.entropy)
+    u_hat = q.decode(codes, dtype=u.dtype)
+    w_hat = _denormalize(u_hat, gs, scales, offsets).reshape(w.shape)
+    meta = {
+        "name": name,
+        "shape": list(w.shape),
+        "dtype": dtype,
+        "stored": "quantized",
+        "method": scheme.method,
+        "bits": scheme.bits,
+        "granularity": scheme.granularity,
+        "group_size": gs,
+        "matrix": list(m.shape),
+        "scales": None if scales is None else scales.dtype.str,
+        "offsets": None if offsets is None else offsets.dtype.str,
+        "scheme": scheme.label,
+        "entropy": entropy,
+    }
+    frames = [(_c.FrameKind.META, 0, _meta_bytes(meta))]
+    for arr in (scales, offsets):
+        if arr is not None:
+            frames.append((_c.FrameKind.RAW, int(arr.size), np.ascontiguousarray(arr).tobytes()))
+    frames.append((_c.FrameKind.RAW, int(codes.size), codes_file))
+    return EncodedTensor(name, tuple(w.shape), dtype, meta, frames), w_hat
+
+
+def _write_codes(q: Quantizer, codes: np.ndarray, u: np.ndarray, entropy: str | None) -> tuple[bytes, str]:
+    """The codes as a ``.qsg`` array file: rANS, raw, or (None) whichever is smaller."""
+    best: tuple[bytes, str] | None = None
+    for e in [entropy] if entropy is not None else ["rans", "raw"]:
+        parts: list[bytes] = []
+        Codec(q, entropy=e, frame_size=CODE_FRAME).write_codes(parts.append, q, codes, u.shape, u.dtype)
+        blob = b"".join(parts)
+        if best is None or len(blob) < len(best[0]):
+            best = (blob, e)
+    assert best is not None
+    return best
+
+
+def encode_exact(name: str, w: np.ndarray, dtype: str) -> EncodedTensor:
+    """A tensor kept exactly: its bytes in its own dtype (bfloat16 re-rounded exactly)."""
+    from .sources import _storage, float32_to_bf16
+
+    data = float32_to_bf16(w) if dtype == "bfloat16" else np.ascontiguousarray(w, dtype=_storage(dtype))
+    w64 = np.asarray(w, dtype=np.float64).ravel() if np.asarray(w).dtype.kind == "f" else np.zeros(0)
+    stats = {"sum_squares": float(np.dot(w64, w64)), "mse": 0.0, "relative_error": 0.0, "max_abs_error": 0.0}
+    meta = {"name": name, "shape": list(w.shape), "dtype": dtype, "stored": "exact", "scheme": "exact", "entropy": "-",
+            "stats": stats}
+    frames = [(_c.FrameKind.META, 0, _meta_bytes(meta)), (_c.FrameKind.RAW, int(w.size), data.tobytes())]
+    return EncodedTensor(name, tuple(w.shape), dtype, meta, frames)
+
+
+def _meta_bytes(meta: dict[str, Any]) -> bytes:
+    return json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()
+
+
+# ---------------------------------------------------------------------------- decode
+def _corrupt(name: Any, msg: str) -> CorruptFileError:
+    return CorruptFileError(f"corrupt quantsig weights archive: tensor {name!r}: {msg}")
+
+
+def parse_meta(payload: bytes) -> dict[str, Any]:
+    """A tensor's meta document, checked for the keys and types the decoder relies on."""
+    if len(payload) > _MAX_META:
+        raise CorruptFileError("corrupt quantsig weights archive: a tensor description is too large")
+    try:
+        meta = json.loads(bytes(payload).decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CorruptFileError(f"corrupt quantsig weights archive: a tensor description is not JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise CorruptFileError("corrupt quantsig weights archive: a tensor description is not an object")
+    name = meta.get("name")
+    if not isinstance(name, str):
+        raise _corrupt(name, "missing name")
+    shape = meta.get("shape")
+    if not (isinstance(shape, list) and len(shape) <= _c.MAX_NDIM
+            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)):
+        raise _corrupt(name, f"invalid shape {shape!r}")
+    from .sources import _ST_DTYPES
+
+    if meta.get("dtype") not in _ST_DTYPES.values():
+        raise _corrupt(name, f"unsupported dtype {meta.get('dtype')!r}")
+    for key in ("scheme", "entropy"):
+        if not isinstance(meta.get(key), str):
+            raise _corrupt(name, f"invalid {key} {meta.get(key)!r}")
+    stats = meta.get("stats")
+    if stats is not None and not (isinstance(stats, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in stats.values())):
+        raise _corrupt(name, f"invalid stats {stats!r}")
+    stored = meta.get("stored")
+    if stored == "quantized":
+        if meta.get("dtype") not in FLOAT_DTYPES:
+            raise _corrupt(name, "a quantized tensor must be floating point")
+        mat = meta.get("matrix")
+        gs = meta.get("group_size")
+        if not (isinstance(mat, list) and len(mat) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in mat)
+                and mat[0] * mat[1] == math.prod(shape)):
+            raise _corrupt(name, f"invalid matrix shape {mat!r} for shape {shape}")
+        if not (isinstance(gs, int) and not isinstance(gs, bool) and 1 <= gs <= mat[1]):
+            raise _corrupt(name, f"invalid group size {gs!r}")
+        for key in ("scales", "offsets"):
+            if meta.get(key) not in (None, "<f2", "<f4"):
+                raise _corrupt(name, f"invalid {key} dtype {meta.get(key)!r}")
+        if meta.get("offsets") is not None and meta.get("scales") is None:
+            raise _corrupt(name, "offsets without scales")
+    elif stored != "exact":
+        raise _corrupt(name, f"unknown storage {stored!r}")
+    return meta
+
+
+def n_frames(meta: dict[str, Any]) -> int:
+    """Data frames following a tensor's meta frame."""
+    if meta["stored"] == "exact":
+        return 1
+    return 1 + (meta["scales"] is not None) + (meta["offsets"] is not None)
+
+
+def decode_tensor(meta: dict[str, Any], payloads: list[tuple[int, int, Any]], *, dequantize: bool = True,
+                  max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray | QuantizedTensor:
+    """Rebuild a tensor from its meta and data frames ``(kind, n_values, payload)``: float32
+    for bfloat16, its own dtype otherwise (or a :class:`QuantizedTensor`)."""
+    from .sources import _storage, bf16_to_float32
+
+    name, shape, dtype = meta["name"], tuple(meta["shape"]), meta["dtype"]
+    size = math.prod(shape)
+    if size * 4 > max_output_bytes:
+        raise _corrupt(name, f"{size} values exceed max_output_bytes={max_output_bytes}")
+    if len(payloads) != n_frames(meta):
+        raise _corrupt(name, f"{len(payloads)} data frame(s), expected {n_frames(meta)}")
+    if meta["stored"] == "exact":
+        kind, n, data = payloads[0]
+        st = _storage(dtype)
+        if kind != _c.FrameKind.RAW or n != size or len(data) != size * st.itemsize:
+            raise _corrupt(name, "exact data frame does not hold the tensor")
+        arr = np.frombuffer(bytes(data), dtype=st).reshape(shape)
+        out = bf16_to_float32(arr) if dtype == "bfloat16" else arr.astype(arr.dtype.newbyteorder("="))
+        return out
+    rows, cols = meta["matrix"]
+    gs = meta["group_size"]
+    ng = -(-cols // gs)
+    arrays: list[np.ndarray | None] = []
+    i = 0
+    for key in ("scales", "offsets"):
+        if meta[key] is None:
+            arrays.append(None)
+            continue
+        kind, n, data = payloads[i]
+        i += 1
+        dt = np.dtype(meta[key])
+        if kind != _c.FrameKind.RAW or n != rows * ng or len(data) != n * dt.itemsize:
+            raise _corrupt(name, f"{key} frame does not hold {rows} x {ng} values")
+        arrays.append(np.frombuffer(bytes(data), dtype=dt).reshape(rows, ng).astype(np.float32))
+    kind, n, data = payloads[i]
+    if kind != _c.FrameKind.RAW or n != size:
+        raise _corrupt(name, "codes frame does not match the tensor")
+    try:
+        q, codes, ushape, udt = decode_codes(memoryview(bytes(data)), max_output_bytes)
+    except CorruptFileError as e:
+        raise _corrupt(name, f"codes: {e}") from None
+    if tuple(ushape) != (rows, cols) or q.dim != 1:
+        raise _corrupt(name, f"codes of shape {tuple(ushape)} for a {rows} x {cols} matrix")
+    scales, offsets = arrays
+    qt = QuantizedTensor(name, shape, dtype, str(meta.get("method")), str(meta.get("granularity")), gs, q,
+                         codes.reshape(rows, cols), scales, offsets)
+    if not dequantize:
+        return qt
+    try:
+        w = qt.dequantize()
+    except ValueError as e:  # a code outside the quantizer's levels
+        raise _corrupt(name, str(e)) from None
+    return w.astype(np.float16) if dtype == "float16" else w.astype(np.float64) if dtype == "float64" else w

@@ -1,0 +1,278 @@
+"""Where model weights come from: read one tensor at a time, whatever holds them.
+
+:func:`open_source` accepts a ``.safetensors`` file, an ``.npz`` file, a PyTorch checkpoint
+(``.pt``/``.pth``/``.bin``, loaded with ``weights_only=True`` and memory-mapped), a PyTorch
+state dict or any mapping of names to NumPy arrays or torch tensors. Every source answers the
+same three questions: the names, each tensor's shape and dtype (without reading its data), and
+the tensor itself, read only when asked for.
+
+``.safetensors`` files are parsed here (an 8-byte length, a JSON header, raw little-endian
+data) rather than through ``safetensors.safe_open``, because NumPy has no bfloat16: a
+``BF16`` tensor is widened exactly to float32 here (a bfloat16 is the top half of a float32),
+and its dtype is still reported as ``"bfloat16"`` so the archive and ``load_model`` can give
+it back as such. Every length and offset of the header is checked against the file before
+anything is read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TensorInfo", "TensorSource", "open_source", "FLOAT_DTYPES", "to_numpy", "bf16_to_float32", "float32_to_bf16"]
+
+#: Dtype names of floating tensors (the ones that can be quantized).
+FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
+
+_ST_DTYPES = {
+    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
+    "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool",
+}
+_MAX_ST_HEADER = 100 << 20  # the safetensors reference implementation's own limit
+
+
+def _storage(dtype: str) -> np.dtype:
+    """The NumPy dtype whose bytes hold a tensor of ``dtype`` (bfloat16: uint16)."""
+    return np.dtype("<u2") if dtype == "bfloat16" else np.dtype(dtype).newbyteorder("<")
+
+
+def bf16_to_float32(bits: np.ndarray) -> np.ndarray:
+    """Widen raw bfloat16 bits (uint16) to float32, exactly."""
+    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+def float32_to_bf16(x: np.ndarray) -> np.ndarray:
+    """Round float32 to bfloat16 bits (uint16), to nearest even (NaN kept NaN)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
+    nan = np.isnan(x)
+    out = rounded.astype(np.uint16)
+    out[nan] = np.uint16(0x7FC0)
+    return out
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A tensor's name, shape and dtype name (``"float32"``, ``"bfloat16"``, ``"int64"`` ...)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * _storage(self.dtype).itemsize
+
+
+class TensorSource:
+    """Names, infos and lazily read tensors (float tensors come back as float32 for bfloat16)."""
+
+    def infos(self) -> list[TensorInfo]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def load(self, name: str) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    #: Size of the source on disk (None for in-memory sources: the tensors' bytes are used).
+    file_size: int | None = None
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> TensorSource:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def to_numpy(value: Any) -> tuple[np.ndarray, str]:
+    """A NumPy array and its dtype name from a NumPy array or a torch tensor (bfloat16 ->
+    float32, exactly)."""
+    if hasattr(value, "detach") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
+        t = value.detach().cpu()
+        name = str(t.dtype).replace("torch.", "")
+        if name == "bfloat16":
+            import torch
+
+            return bf16_to_float32(t.contiguous().view(torch.int16).numpy().view(np.uint16)), "bfloat16"
+        return t.numpy(), name
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        raise TypeError(f"cannot use a value of type {type(value).__name__} as a tensor")
+    return arr, arr.dtype.name
+
+
+class _MappingSource(TensorSource):
+    def __init__(self, mapping: Mapping[str, Any]) -> None:
+        self._m = mapping
+        self._infos = []
+        for name, value in mapping.items():
+            if not isinstance(name, str):
+                raise TypeError(f"tensor names must be strings, got {name!r}")
+            shape = tuple(int(s) for s in getattr(value, "shape", np.shape(value)))
+            dtype = getattr(value, "dtype", None)
+            dname = str(dtype).replace("torch.", "") if dtype is not None else to_numpy(value)[1]
+            if isinstance(dtype, np.dtype):
+                dname = dtype.name
+            self._infos.append(TensorInfo(name, shape, dname))
+
+    def infos(self) -> list[TensorInfo]:
+        return list(self._infos)
+
+    def load(self, name: str) -> np.ndarray:
+        return to_numpy(self._m[name])[0]
+
+
+class _SafetensorsSource(TensorSource):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._f = open(path, "rb")
+        self.file_size = os.fstat(self._f.fileno()).st_size
+        try:
+            self._parse()
+        except BaseException:
+            self._f.close()
+            raise
+
+    def _parse(self) -> None:
+        from ..errors import CorruptFileError
+
+        def bad(msg: str) -> CorruptFileError:
+            return CorruptFileError(f"{self.path}: not a valid safetensors file: {msg}")
+
+        head = os.pread(self._f.fileno(), 8, 0)
+        if len(head) < 8:
+            raise bad("shorter than its 8-byte header length")
+        (n,) = struct.unpack("<Q", head)
+        if n > _MAX_ST_HEADER or 8 + n > self.file_size:
+            raise bad(f"header length {n} exceeds the file ({self.file_size} bytes) or the limit")
+        try:
+            doc = json.loads(os.pread(self._f.fileno(), n, 8))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise bad(f"header is not JSON ({e})") from None
+        if not isinstance(doc, dict):
+            raise bad("header is not a JSON object")
+        self.metadata = doc.pop("__metadata__", None)
+        base = 8 + n
+        self._where: dict[str, tuple[int, int]] = {}
+        self._infos = []
+        for name, entry in doc.items():
+            if not isinstance(entry, dict):
+                raise bad(f"entry {name!r} is not an object")
+            dt = _ST_DTYPES.get(entry.get("dtype"))  # type: ignore[arg-type]
+            shape = entry.get("shape")
+            offs = entry.get("data_offsets")
+            if dt is None:
+                raise bad(f"tensor {name!r} has unsupported dtype {entry.get('dtype')!r}")
+            if not (isinstance(shape, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)):
+                raise bad(f"tensor {name!r} has invalid shape {shape!r}")
+            if not (isinstance(offs, list) and len(offs) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for o in offs)):
+                raise bad(f"tensor {name!r} has invalid data_offsets {offs!r}")
+            info = TensorInfo(name, tuple(shape), dt)
+            begin, end = offs
+            if not (0 <= begin <= end and base + end <= self.file_size and end - begin == info.nbytes):
+                raise bad(f"tensor {name!r}: data_offsets {offs} do not fit its {info.nbytes} bytes in the file")
+            self._where[name] = (base + begin, info.nbytes)
+            self._infos.append(info)
+
+    def infos(self) -> list[TensorInfo]:
+        return list(self._infos)
+
+    def load(self, name: str) -> np.ndarray:
+        info = next(i for i in self._infos if i.name == name)
+        offset, nbytes = self._where[name]
+        data = os.pread(self._f.fileno(), nbytes, offset)
+        if len(data) != nbytes:
+            raise OSError(f"{self.path}: short read of tensor {name!r}")
+        arr = np.frombuffer(data, dtype=_storage(info.dtype)).reshape(info.shape)
+        if info.dtype == "bfloat16":
+            return bf16_to_float32(arr)
+        return arr.astype(arr.dtype.newbyteorder("="), copy=False)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class _NpzSource(TensorSource):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file_size = os.path.getsize(path)
+        self._npz = np.load(path, allow_pickle=False)
+        self._infos = []
+        with zipfile.ZipFile(path) as zf:
+            for key in self._npz.files:
+                with zf.open(key + ".npy") as f:
+                    version = np.lib.format.read_magic(f)
+                    shape, _, dtype = np.lib.format._read_array_header(f, version)  # type: ignore[attr-defined]
+                self._infos.append(TensorInfo(key, tuple(shape), np.dtype(dtype).name))
+
+    def infos(self) -> list[TensorInfo]:
+        return list(self._infos)
+
+    def load(self, name: str) -> np.ndarray:
+        return np.asarray(self._npz[name])
+
+    def close(self) -> None:
+        self._npz.close()
+
+
+def _torch_file(path: str) -> TensorSource:
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(f"reading {path} needs PyTorch (pip install torch)") from None
+    obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"{path} holds a {type(obj).__name__}, not a state dict")
+    src = _MappingSource({k: v for k, v in obj.items() if hasattr(v, "shape")})
+    src.file_size = os.path.getsize(path)
+    return src
+
+
+def open_source(source: Any) -> TensorSource:
+    """A :class:`TensorSource` for a path (``.safetensors``, ``.npz``, ``.pt``/``.pth``/``.bin``),
+    a mapping of names to arrays/tensors, or a ``torch.nn.Module`` (its ``state_dict()``).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, TypeError
+        A missing file, an unknown extension, or an object that holds no tensors.
+    """
+    if isinstance(source, TensorSource):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, "No such file or directory", path)
+        ext = os.path.splitext(path)[1].lower()
+        if ext == ".safetensors":
+            return _SafetensorsSource(path)
+        if ext == ".npz":
+            return _NpzSource(path)
+        if ext in (".pt", ".pth", ".bin"):
+            return _torch_file(path)
+        raise ValueError(f"{path}: unknown weights format {ext!r}; expected .safetensors, .npz, .pt, .pth or .bin")
+    if hasattr(source, "state_dict") and callable(source.state_dict):
+        return _MappingSource(source.state_dict())
+    if isinstance(source, Mapping):
+        return _MappingSource(source)
+    raise TypeError(
+        f"source must be a path, a mapping of names to arrays/tensors or a torch module, got {type(source).__name__}"
+    )
+
