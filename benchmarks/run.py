@@ -49,8 +49,9 @@ import bench_entropy as be  # noqa: E402
 import bench_quantizers as bq  # noqa: E402
 import bench_rd as brd  # noqa: E402
 import bench_stream as bs  # noqa: E402
+import bench_weights as bw  # noqa: E402
 
-CASES = {**bq.CASES, **be.CASES, **bs.CASES, **brd.CASES}
+CASES = {**bq.CASES, **be.CASES, **bs.CASES, **brd.CASES, **bw.CASES}
 
 SCHEMA_VERSION = 1
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"

@@ -71,6 +71,15 @@ EXPECTED_ROWS = (
     ),
     "stream.memory.write.vs_10x_shorter",
     "stream.memory.read.vs_10x_shorter",
+    *(
+        f"weights.mse.{ours}.vs_{peer}"
+        for ours, peer in (("bpw4_5", "q4_0"), ("bpw8_0", "q8_0"), ("bpw5_0", "q4_1"), ("bpw5_5", "q5_0"),
+                           ("bpw6_0", "q5_1"), ("bpw4_25", "mxfp4"), ("bpw4_5", "q4_k"), ("bpw6_5625", "q6_k"),
+                           ("q4_0_layout", "q4_0"))
+    ),
+    "weights.speed.q4_0_layout.vs_q4_0",
+    "weights.kmeans.fit.vs_sklearn",
+    "weights.kmeans.entropy_bpw",
 )
 
 

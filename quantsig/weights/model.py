@@ -468,7 +468,7 @@ def quantize_model(
     >>> qm = weights.quantize_model(model, method="uniform", bits=4, group_size=32, entropy="raw")
     >>> row = qm.report()[0]
     >>> row["scheme"], round(row["bits_per_weight"], 2)          # 4 bits + a float16 per 32
-    ('uniform:4:g32', 4.53)
+    ('uniform:4:g32', 4.55)
     >>> qm = weights.quantize_model(model, bits_per_weight=4.5)
     >>> bool(qm.bits_per_weight <= 4.5)
     True
