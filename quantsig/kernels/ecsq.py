@@ -39,6 +39,31 @@ def _search(xs: np.ndarray, t: float) -> int:
 
 
 @jit
+def _search_from(xs: np.ndarray, t: float, start: int) -> int:
+    """Number of values of sorted ``xs`` below ``t``, known to be at least ``start``:
+    galloping from ``start`` then binary search, O(log distance) and cache-friendly."""
+    n = xs.size
+    if start >= n or xs[start] >= t:
+        return start
+    step = 1
+    lo = start + 1  # xs[lo - 1] < t
+    hi = start + 1
+    while hi < n and xs[hi] < t:
+        lo = hi + 1
+        step *= 2
+        hi = start + step
+    if hi > n:
+        hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if xs[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@jit
 def initial_cells(xs: np.ndarray, ref: float, delta: float, offset: float, limit: int, out: np.ndarray) -> int:
     """Levels of the non-empty cells of a uniform grid (step ``delta``, a level at
     ``ref + (k + offset) * delta``) over sorted ``xs``, written to ``out``.
@@ -128,9 +153,7 @@ def lagrangian_lloyd(xs: np.ndarray, c0: np.ndarray, c1: np.ndarray, c2: np.ndar
         lo = 0
         kept = 0
         for c in range(m):
-            hi = n if c == m - 1 else _search(xs, ts[c])
-            if hi < lo:
-                hi = lo
+            hi = n if c == m - 1 else _search_from(xs, ts[c], lo)
             w0 = c0[hi] - c0[lo]
             if w0 > 0:
                 w1 = c1[hi] - c1[lo]

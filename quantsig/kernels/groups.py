@@ -11,7 +11,7 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["group_stats", "symmetric_scales", "affine_scales", "normalize", "denormalize"]
+__all__ = ["group_stats", "symmetric_scales", "affine_scales", "normalize", "denormalize", "error_stats"]
 
 
 @jit
@@ -34,11 +34,6 @@ def group_stats(w: np.ndarray, gs: int, absmax: np.ndarray, rms: np.ndarray) -> 
 
 
 @jit
-def _round_half_away(v: float) -> float:
-    return np.floor(v + 0.5) if v >= 0 else -np.floor(-v + 0.5)
-
-
-@jit
 def symmetric_scales(w: np.ndarray, gs: int, qmax: int, deltas: np.ndarray, out: np.ndarray) -> None:
     """Least-squares scales of symmetric integer grids ``k in [-qmax, qmax - 1]``.
 
@@ -50,42 +45,40 @@ def symmetric_scales(w: np.ndarray, gs: int, qmax: int, deltas: np.ndarray, out:
     """
     rows, cols = w.shape
     ng = out.shape[1]
+    buf = np.empty(gs)
+    lo = -float(qmax)
+    hi = float(qmax - 1)
     for r in range(rows):
+        row = w[r]
         for g in range(ng):
             c0 = g * gs
-            c1 = min(c0 + gs, cols)
+            n = min(c0 + gs, cols) - c0
             a = 0.0
-            for c in range(c0, c1):
-                if abs(w[r, c]) > a:
-                    a = abs(float(w[r, c]))
+            sww = 0.0
+            for j in range(n):
+                v = float(row[c0 + j])
+                buf[j] = v
+                a = max(a, abs(v))
+                sww += v * v
             if a == 0.0:
                 out[r, g] = 0.0
                 continue
             best_err = np.inf
             best = 0.0
-            for sign in (-1.0, 1.0):
-                for d in deltas:
-                    iscale = sign * (qmax + d) / a
-                    swk = 0.0
-                    skk = 0.0
-                    sww = 0.0
-                    for c in range(c0, c1):
-                        v = float(w[r, c])
-                        k = _round_half_away(v * iscale)
-                        if k < -qmax:
-                            k = -qmax
-                        elif k > qmax - 1:
-                            k = qmax - 1
-                        swk += v * k
-                        skk += k * k
-                        sww += v * v
-                    if skk == 0.0:
-                        continue
-                    s = swk / skk
-                    err = sww - s * swk  # sum (w - s k)^2 at the least-squares s
+            for t in range(2 * deltas.size):
+                sign = 1.0 if t % 2 else -1.0
+                iscale = sign * (qmax + deltas[t // 2]) / a
+                swk = 0.0
+                skk = 0.0
+                for j in range(n):
+                    k = min(max(np.floor(buf[j] * iscale + 0.5), lo), hi)
+                    swk += buf[j] * k
+                    skk += k * k
+                if skk > 0.0:
+                    err = sww - swk * swk / skk  # sum (w - s k)^2 at the least-squares s
                     if err < best_err:
                         best_err = err
-                        best = s
+                        best = swk / skk
             out[r, g] = best
 
 
@@ -160,26 +153,47 @@ def normalize(w: np.ndarray, gs: int, scale: np.ndarray, offset: np.ndarray, out
     """``out = (w - offset) / scale`` per group (0 where the scale is 0); ``offset`` may be
     empty (no offsets)."""
     rows, cols = w.shape
+    ng = scale.shape[1]
     has_off = offset.size > 0
     for r in range(rows):
-        for c in range(cols):
-            g = c // gs
+        for g in range(ng):
             s = scale[r, g]
-            v = w[r, c]
-            if has_off:
-                v = v - offset[r, g]
-            out[r, c] = v / s if s != 0 else 0.0
+            o = offset[r, g] if has_off else 0.0
+            c1 = min((g + 1) * gs, cols)
+            if s == 0:
+                for c in range(g * gs, c1):
+                    out[r, c] = 0.0
+            else:
+                for c in range(g * gs, c1):
+                    out[r, c] = (w[r, c] - o) / s
 
 
 @jit
 def denormalize(u: np.ndarray, gs: int, scale: np.ndarray, offset: np.ndarray, out: np.ndarray) -> None:
     """``out = u * scale + offset`` per group (the inverse of :func:`normalize`)."""
     rows, cols = u.shape
+    ng = scale.shape[1]
     has_off = offset.size > 0
     for r in range(rows):
-        for c in range(cols):
-            g = c // gs
-            v = u[r, c] * scale[r, g]
-            if has_off:
-                v = v + offset[r, g]
-            out[r, c] = v
+        for g in range(ng):
+            s = scale[r, g]
+            o = offset[r, g] if has_off else 0.0
+            for c in range(g * gs, min((g + 1) * gs, cols)):
+                out[r, c] = u[r, c] * s + o
+
+
+@jit
+def error_stats(w: np.ndarray, w_hat: np.ndarray, out: np.ndarray) -> None:
+    """``out = [sum (w - w_hat)**2, sum w**2, max |w - w_hat|]`` over flat arrays, in float64."""
+    sse = 0.0
+    ss = 0.0
+    mx = 0.0
+    for i in range(w.size):
+        v = float(w[i])
+        d = v - float(w_hat[i])
+        sse += d * d
+        ss += v * v
+        mx = max(mx, abs(d))
+    out[0] = sse
+    out[1] = ss
+    out[2] = mx

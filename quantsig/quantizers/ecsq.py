@@ -306,7 +306,7 @@ class _Sorted:
                 best = d
                 if rate - d.entropy <= _RATE_TOL:
                     break
-            if hi / lo < 1.0 + 1e-9:
+            if hi / lo < 1.0 + 1e-5:  # lmbda to 0.001 %: the rate moves by far less than _RATE_TOL
                 break
         return best
 

@@ -23,6 +23,7 @@ import numpy as np
 from .. import container as _c
 from .._validation import check_int, check_real
 from ..codec import DEFAULT_MAX_OUTPUT_BYTES
+from ..kernels import groups as _kg
 from ..progress import make_progress
 from ..table import Table
 from .archive import ArchiveReader, ArchiveWriter
@@ -292,23 +293,30 @@ def _candidates(budget: float, n: int, rows: int, cols: int, method: str | None,
         width = cols if g == "channel" else min(gs or cols, cols)
         return per_group_bits / width
 
-    sizes = [group_size] if group_size is not None else [32, 64, 128, 256]
+    # without knobs: the schemes that win on weight matrices (ECSQ nearly always; measured in
+    # docs/weights.md), plus a fitted codebook and the GGUF-like grid as fallbacks
+    free = method is None and bits is None and granularity is None and group_size is None
     # entropy-constrained scalar quantization: the best rate-distortion at any rate
-    for g in ("channel", "tensor"):
+    for g in ("tensor", "channel"):
         r = budget - eps - groups(g, None, 32)
         if bits is not None and method == "ecsq":
             r = min(r, bits)
         if r > 0.05:
             add("ecsq", round(r, 4), g, None, "rans")
+    sizes = [group_size] if group_size is not None else ([32] if free else [32, 64, 128, 256])
     # fixed-rate grids with per-group scales (GGUF-like), raw or entropy-coded
     for gs in sizes:
         for m, scale_bits, lowest in (("uniform", 16, 2), ("uniform-asym", 32, 1), ("nf", 16, 1)):
+            if free and m != "uniform":
+                continue
             k = math.floor(budget - eps - groups("group", gs, scale_bits))
             for kb in (k, k + 1):  # k + 1 fits when entropy coding saves a bit
                 if lowest <= kb <= 8:
                     add(m, kb, "group", gs, None)
     # fitted codebooks (Lloyd-Max per channel, k-means per tensor), raw or rANS
     for m, g in (("lloyd-max", "channel"), ("kmeans", "tensor")):
+        if free and m == "kmeans":
+            continue
         k = math.floor(budget - eps - groups(g, None, 32))
         for kb in (k, k + 1):
             if 1 <= kb <= 8:
@@ -320,8 +328,10 @@ def _candidates(budget: float, n: int, rows: int, cols: int, method: str | None,
 
 
 def _sse(w: np.ndarray, w_hat: np.ndarray) -> tuple[float, float, float]:
-    d = w.astype(np.float64) - w_hat.astype(np.float64)
-    return float(np.dot(d.ravel(), d.ravel())), float(np.dot(w.astype(np.float64).ravel(), w.astype(np.float64).ravel())), float(np.max(np.abs(d))) if d.size else 0.0
+    """Squared error, squared norm of ``w`` and largest absolute error (one pass, float64)."""
+    out = np.zeros(3)
+    _kg.error_stats(np.ascontiguousarray(w).reshape(-1), np.ascontiguousarray(w_hat).reshape(-1), out)
+    return float(out[0]), float(out[1]), float(out[2])
 
 
 def _finish(enc: EncodedTensor, w: np.ndarray, w_hat: np.ndarray) -> EncodedTensor:
