@@ -330,7 +330,8 @@ def _candidates(budget: float, n: int, rows: int, cols: int, method: str | None,
 def _sse(w: np.ndarray, w_hat: np.ndarray) -> tuple[float, float, float]:
     """Squared error, squared norm of ``w`` and largest absolute error (one pass, float64)."""
     out = np.zeros(3)
-    _kg.error_stats(np.ascontiguousarray(w).reshape(-1), np.ascontiguousarray(w_hat).reshape(-1), out)
+    a, b = (np.ascontiguousarray(v, dtype=np.float32 if v.dtype == np.float16 else None).reshape(-1) for v in (w, w_hat))
+    _kg.error_stats(a, b, out)
     return float(out[0]), float(out[1]), float(out[2])
 
 
