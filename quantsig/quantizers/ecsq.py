@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._bisect import geometric_bisect
 from .._validation import as_float_array, as_sample_weight, check_int, check_real, report_nonfinite
 from ..kernels import ecsq as _k
 from ..registry import register_quantizer
@@ -160,19 +161,49 @@ class ECSQuantizer(ThresholdQuantizer):
             design = data.for_rate(self.rate, self.max_iter)
         rate = design.entropy
         if self.rate is not None and w is None:
-            # the bytes a file of x actually takes; when the file's overhead (header, tables,
-            # rANS state) pushes it over the target, design again that much lower
-            target = self.rate
-            for attempt in range(4):
-                self._adopt(design)
-                rate = _written_rate(self, arr)
-                if rate <= self.rate or design.n_levels == 1 or attempt == 3:
-                    break
-                target -= rate - design.entropy
-                design = data.for_rate(target, self.max_iter, near=design.lmbda) if target > 0 else data.design(data.lmbda_max, self.max_iter)
+            design, rate = self._meet_written_rate(data, design, arr)
         self._adopt(design)
         self.rate_ = float(rate)
         return self
+
+    def _meet_written_rate(self, data: _Sorted, design: _Design, arr: np.ndarray) -> tuple[_Design, float]:
+        """The design of largest written rate not above ``self.rate``, starting from the one
+        whose *entropy* meets it: the file's overhead (header, tables, rANS state) is paid by
+        designing lower, first by the overhead just measured (enough for large inputs), else
+        by bisection on ``log(lmbda)`` against the bytes written."""
+        assert self.rate is not None
+        target = self.rate
+
+        def written(d: _Design) -> float:
+            self._adopt(d)
+            return _written_rate(self, arr)
+
+        rate = written(design)
+        if rate <= target or design.n_levels == 1:
+            return design, rate
+        lower = target - (rate - design.entropy)
+        if lower > 0:
+            d2 = data.for_rate(lower, self.max_iter, near=design.lmbda)
+            r2 = written(d2)
+            if r2 <= target and target - r2 < 0.01 + 0.1 * (rate - design.entropy):
+                return d2, r2
+        # small inputs: the overhead shrinks with the levels, so search on what is written
+        cache: dict[float, tuple[_Design, float]] = {}
+
+        def at(lm: float) -> tuple[_Design, float]:
+            if lm not in cache:
+                d = data.design(lm, self.max_iter)
+                cache[lm] = (d, written(d))
+            return cache[lm]
+
+        bad = design.lmbda
+        good = bad * 2.0
+        while at(good)[1] > target and at(good)[0].n_levels > 1:
+            bad, good = good, good * 4.0
+        if at(good)[1] > target:  # even one level is over: nothing smaller exists
+            return at(good)
+        best = geometric_bisect(lambda lm: at(lm)[1] <= target, good=good, bad=bad, integer=False)
+        return at(best)
 
     def _adopt(self, design: _Design) -> None:
         self._install(design.thresholds, design.levels)
