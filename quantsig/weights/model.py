@@ -352,9 +352,41 @@ def _finish(enc: EncodedTensor, w: np.ndarray, w_hat: np.ndarray) -> EncodedTens
     return enc
 
 
+#: Tensors larger than this are ranked on a sample of their rows before the winner is encoded whole.
+_RANK_SAMPLE = 1 << 18
+
+
+def _sample_rows(w: np.ndarray, weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Evenly spaced rows (whole rows, so channel and group statistics stay true) holding about
+    :data:`_RANK_SAMPLE` values; the same rows of ``weight``."""
+    rows = w.shape[0]
+    take = max(1, min(rows, -(-_RANK_SAMPLE * rows // w.size)))
+    idx = np.linspace(0, rows - 1, take).round().astype(np.int64)
+    return w[idx], None if weight is None else weight[idx]
+
+
+def _fit_budget(info: TensorInfo, w: np.ndarray, scheme: Scheme, weight: np.ndarray | None,
+                limit: float) -> tuple[EncodedTensor, np.ndarray, int]:
+    """Encode with ``scheme``; an ECSQ rate overshot by the overhead guess is aimed lower."""
+    enc, w_hat = encode_tensor(info.name, w, info.dtype, scheme, weight)
+    for _ in range(4):
+        if scheme.method != "ecsq" or enc.n_bytes + 64 <= limit:
+            break
+        r = scheme.bits - 8.0 * (enc.n_bytes + 64 - limit) / w.size - 0.002
+        if r <= 0.05:
+            break
+        scheme = Scheme("ecsq", round(r, 4), scheme.granularity, None, "rans")
+        enc, w_hat = encode_tensor(info.name, w, info.dtype, scheme, weight)
+    return enc, w_hat, enc.n_bytes + 64  # room for the error figures added to the meta frame
+
+
 def _quantize_one(info: TensorInfo, w: np.ndarray, budget: float | None, knobs: dict[str, Any],
                   weight: np.ndarray | None) -> EncodedTensor:
-    """The best scheme for one tensor: least squared error within the budget."""
+    """The best scheme for one tensor: least squared error within the budget.
+
+    Large tensors rank the candidate schemes on a sample of rows (squared error per weight,
+    among those whose sampled size fits), then encode whole, best first, until one fits.
+    """
     if budget is None:
         scheme = _explicit_scheme(**knobs)
         enc, w_hat = encode_tensor(info.name, w, info.dtype, scheme, weight)
@@ -362,33 +394,40 @@ def _quantize_one(info: TensorInfo, w: np.ndarray, budget: float | None, knobs: 
     rows = info.shape[0]
     cols = info.size // rows
     limit = budget * info.size / 8.0
-    best: tuple[float, EncodedTensor, np.ndarray] | None = None
-    fallback: tuple[int, EncodedTensor, np.ndarray] | None = None
-    for scheme in _candidates(budget, info.size, rows, cols, **knobs):
-        enc, w_hat = encode_tensor(info.name, w, info.dtype, scheme, weight)
-        for _ in range(4):  # an entropy-coded rate overshot by the overhead guess: aim lower
-            if scheme.method != "ecsq" or enc.n_bytes + 64 <= limit:
-                break
-            r = scheme.bits - 8.0 * (enc.n_bytes + 64 - limit) / info.size - 0.002
-            if r <= 0.05:
-                break
-            scheme = Scheme("ecsq", round(r, 4), scheme.granularity, None, "rans")
-            enc, w_hat = encode_tensor(info.name, w, info.dtype, scheme, weight)
-        size = enc.n_bytes + 64  # room for the error figures added to the meta frame
-        if fallback is None or size < fallback[0]:
-            fallback = (size, enc, w_hat)
-        if size > limit:
-            continue
-        sse = _sse(w, w_hat)[0]
-        if best is None or sse < best[0]:
-            best = (sse, enc, w_hat)
-    if best is not None:
-        return _finish(best[1], w, best[2])
-    if fallback is None:
+    schemes = _candidates(budget, info.size, rows, cols, **knobs)
+    if not schemes:
         raise ValueError(f"no scheme fits {budget:.3f} bits per weight for tensor {info.name!r} with the given knobs")
+    fallback: int | None = None
+    if len(schemes) > 1 and info.size > 2 * _RANK_SAMPLE and w.ndim >= 2:
+        ws, wts = _sample_rows(w, weight)
+        sub = TensorInfo(info.name, ws.shape, info.dtype)
+        # the sample pays the per-tensor overhead on fewer weights: judge it by the payload only
+        sub_limit = budget * ws.size / 8.0 + (_TENSOR_OVERHEAD + 64)
+        ranked = []
+        for i, scheme in enumerate(schemes):
+            _, ws_hat, size = _fit_budget(sub, ws, scheme, wts, sub_limit)
+            ranked.append((size > sub_limit, _sse(ws, ws_hat)[0], i))
+        for _, _, i in sorted(ranked):  # best first; the first that fits whole wins
+            enc, w_hat, size = _fit_budget(info, w, schemes[i], weight, limit)
+            if size <= limit:
+                return _finish(enc, w, w_hat)
+            fallback = size if fallback is None else min(fallback, size)
+    else:
+        best: tuple[float, EncodedTensor, np.ndarray] | None = None
+        for scheme in schemes:
+            enc, w_hat, size = _fit_budget(info, w, scheme, weight, limit)
+            if size > limit:
+                fallback = size if fallback is None else min(fallback, size)
+                continue
+            sse = _sse(w, w_hat)[0]
+            if best is None or sse < best[0]:
+                best = (sse, enc, w_hat)
+        if best is not None:
+            return _finish(best[1], w, best[2])
+    assert fallback is not None
     raise ValueError(
         f"tensor {info.name!r} ({info.size} weights) cannot be stored in {budget:.3f} bits per weight with the "
-        f"given knobs: the smallest scheme tried takes {8.0 * fallback[0] / info.size:.3f}"
+        f"given knobs: the smallest scheme tried takes {8.0 * fallback / info.size:.3f}"
     )
 
 
