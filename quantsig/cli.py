@@ -12,9 +12,13 @@ Sub-commands:
 * ``rd IN | --synthetic gaussian|laplacian [--quantizers LIST] [--bits 1:8] [--plot P]
   [--csv P] [--json P] [--markdown P] [--jobs N]``: a rate-distortion sweep of the presets of
   :mod:`quantsig.rd` over the samples of an audio file, a ``.npy`` / ``.npz`` array or a CSV
-  column, printed as a table (rate = bytes actually written) and saved as asked.
+  column, printed as a table (rate = bytes actually written) and saved as asked;
+* ``weights IN [-o OUT] [--bits-per-weight B | --method M --bits N ...]``: a model's weights
+  (``.safetensors``, ``.npz``, PyTorch ``.pt``/``.pth``/``.bin``) into a weights archive
+  (``IN`` with the suffix ``.qsg`` by default), printing the per-tensor report;
+  ``weights --report ARCHIVE`` prints the report of an existing archive.
 
-``compress``, ``decompress`` and ``rd`` draw a progress bar on stderr (when it is a terminal,
+``compress``, ``decompress``, ``rd`` and ``weights`` draw a progress bar on stderr (when it is a terminal,
 or with ``--progress``) and print their summary on stdout; ``--quiet`` prints neither. They
 never overwrite an existing file unless ``--force`` is given, and never the input.
 
@@ -78,6 +82,8 @@ def _info_file(path: str) -> int:
         raise _DataError(f"{path}: {e}") from None
     if d.get("kind") == "stream":
         return _print_stream_info(path, d)
+    if d.get("kind") == "weights":
+        return _print_weights_info(path, d)
     shape = "x".join(str(s) for s in d["shape"])
     print(f"{path}: quantsig format v{d['format_version']}{'' if d['complete'] else ' (INCOMPLETE: no index)'}")
     print(f"  array       {shape} {d['dtype']}")
@@ -387,6 +393,110 @@ def _decompress_npy(inp: str, out: str, args: argparse.Namespace) -> tuple[tuple
                 mm.flush()
                 del mm
         return shape, reader.dtype
+
+
+# ---------------------------------------------------------------------- weights
+
+_WEIGHTS_IN = (".safetensors", ".npz", ".pt", ".pth", ".bin")
+#: quantsig.weights.METHODS, spelled out so that building the parser imports no Numba code
+_WEIGHTS_METHODS = ("uniform", "uniform-asym", "nf", "lloyd-max", "kmeans", "ecsq")
+
+
+def _print_weights_info(path: str, d: dict[str, Any]) -> int:
+    """Print what :func:`quantsig.info` says of a weights archive: totals, then one row per tensor."""
+    from quantsig.weights import WeightsReport
+
+    rows = d["tensors"]
+    exact = sum(1 for r in rows if r["scheme"] == "exact")
+    print(f"{path}: quantsig weights archive{'' if d['complete'] else ' (INCOMPLETE: no index; complete tensors only)'}")
+    print(f"  tensors     {len(rows)} ({len(rows) - exact} quantized, {exact} exact), {d['n_weights']:,} weights")
+    ratio = f", ratio {d['compression_ratio']:.2f}:1 to the source ({d['source_bytes']:,} bytes)" if d["source_bytes"] else ""
+    print(f"  size        {d['n_bytes']:,} bytes, {d['bits_per_weight']:.4f} bits/weight{ratio}")
+    if d.get("mse") is not None:
+        print(f"  error       mse {d['mse']:.4g}, relative {d['relative_error']:.4g}, max {d['max_abs_error']:.4g}")
+    if d.get("metadata"):
+        print(f"  metadata    {d['metadata']}")
+    if rows:
+        print(WeightsReport(rows).to_text())
+    return 0
+
+
+def _weights_report(path: str) -> int:
+    from quantsig.weights import report
+
+    _check_input(path)
+    try:
+        rep = report(path)
+    except OSError as e:
+        raise _DataError(f"cannot read {path}: {e.strerror or e}") from None
+    except QuantsigError as e:
+        raise _DataError(f"{path}: {e}") from None
+    print(rep.to_text())
+    return 0
+
+
+def _weights_knobs(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of :func:`quantsig.weights.quantize_model`, checked before any file is read."""
+    from quantsig.weights.model import _check_knobs
+
+    knobs = {"bits_per_weight": args.bits_per_weight, "method": args.method, "bits": args.bits,
+             "granularity": args.granularity, "group_size": args.group_size, "entropy": args.entropy}
+    if args.bits_per_weight is None and args.method is None and args.bits is None:
+        raise _UsageError("say how to quantize: --bits-per-weight B (a budget), or --method M and/or --bits N")
+    if args.jobs < 1:
+        raise _UsageError(f"--jobs must be positive, got {args.jobs}")
+    if args.min_size is not None and args.min_size < 1:
+        raise _UsageError(f"--min-size must be positive, got {args.min_size}")
+    try:
+        _check_knobs(**knobs)
+    except (ValueError, TypeError) as e:
+        flags = {"bits_per_weight": "--bits-per-weight", "group_size": "--group-size"}
+        msg = _one_line(e)
+        for key, flag in flags.items():
+            msg = msg.replace(f"{key}=", f"{flag} ").replace(f"{key} ", f"{flag} ")
+        raise _UsageError(msg) from None
+    return knobs
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    if args.report is not None:
+        if args.input is not None or args.output is not None:
+            raise _UsageError("--report ARCHIVE prints an existing archive's report: give no IN or -o with it")
+        return _weights_report(args.report)
+    if args.input is None:
+        raise _UsageError("give a model file (IN), or --report ARCHIVE")
+    inp = args.input
+    _check_input(inp)
+    ext = os.path.splitext(inp)[1].lower()
+    if ext == ".qsg":
+        raise _UsageError(f"{inp} is already a quantsig file; did you mean 'quantsig weights --report {inp}'?")
+    if ext not in _WEIGHTS_IN:
+        raise _UsageError(f"{inp}: weights files are {', '.join(_WEIGHTS_IN)}; got {ext or 'no extension'}")
+    out = args.output or os.path.splitext(inp)[0] + ".qsg"
+    _check_output(inp, out, args.force)
+    knobs = _weights_knobs(args)
+    from quantsig.progress import Progress
+    from quantsig.weights import DEFAULT_MIN_SIZE, quantize_model
+
+    t0 = time.perf_counter()
+    try:
+        with Progress(None, enabled=not args.quiet, force=args.progress, unit="weights",
+                      label=os.path.basename(inp)) as bar:
+            qm = quantize_model(inp, **knobs, skip=args.skip or (), n_jobs=args.jobs, progress=bar, out=out,
+                                overwrite=args.force,
+                                min_size=DEFAULT_MIN_SIZE if args.min_size is None else args.min_size,
+                                metadata={"source": os.path.basename(inp)})
+    except ImportError as e:
+        raise _DataError(str(e)) from None
+    except OSError as e:
+        raise _DataError(f"cannot read {inp}: {e.strerror or e}") from None
+    except QuantsigError as e:
+        raise _DataError(_one_line(e)) from None
+    elapsed = time.perf_counter() - t0
+    if not args.quiet:
+        print(qm.report().to_text())
+        print(f"wrote {out} in {elapsed:.2f} s")
+    return 0
 
 
 # ---------------------------------------------------------------------- rd
@@ -717,6 +827,36 @@ def _parser() -> argparse.ArgumentParser:
     rdp.add_argument("--markdown", metavar="PATH", help="write the table as a Markdown table")
     _output_flags(rdp)
     rdp.set_defaults(func=_cmd_rd)
+
+    wp = sub.add_parser(
+        "weights",
+        help="quantize a model's weights (.safetensors, .npz, .pt) into a weights archive; print its report",
+        description="Quantize the weight matrices of a model (.safetensors, .npz, or a PyTorch .pt/.pth/.bin "
+        "state dict) with quantsig's quantizers into one .qsg archive, tensor by tensor, and print the "
+        "per-tensor report (bits per weight counted from the bytes written). Either set a budget with "
+        "--bits-per-weight (the archive meets it with the least error; the other options restrict the "
+        "choice), or fix the scheme with --method/--bits. Biases, norms, non-float tensors and tensors "
+        "smaller than --min-size are kept exactly.",
+    )
+    wp.add_argument("input", nargs="?", metavar="IN", help="model file: .safetensors, .npz, .pt, .pth or .bin")
+    wp.add_argument("-o", "--output", metavar="OUT", help="archive to write (default: IN with the suffix .qsg)")
+    wp.add_argument("--report", metavar="ARCHIVE", help="print the report of an existing archive instead")
+    wp.add_argument("--bits-per-weight", type=float, metavar="B",
+                    help="budget in bits per weight over the whole archive (everything written counted)")
+    wp.add_argument("--method", choices=_WEIGHTS_METHODS, type=str.lower, metavar="M",
+                    help=f"quantizer: {', '.join(_WEIGHTS_METHODS)} (default with no budget: uniform)")
+    wp.add_argument("--bits", type=float, metavar="N", help="bits per code (the target rate for ecsq); default 4")
+    wp.add_argument("--granularity", choices=("tensor", "channel", "group"), type=str.lower, metavar="G",
+                    help="what shares a scale: tensor, channel or group (default: per method)")
+    wp.add_argument("--group-size", type=int, metavar="S", help="values per group along a row (implies group)")
+    wp.add_argument("--entropy", choices=("rans", "raw"), type=str.lower, metavar="E",
+                    help="rans or raw packing of the codes (default: whichever is smaller)")
+    wp.add_argument("--skip", nargs="+", metavar="PATTERN", action="extend",
+                    help="keep tensors whose names match these fnmatch patterns exact (e.g. '*embed*')")
+    wp.add_argument("--min-size", type=int, metavar="N", help="smallest tensor (values) to quantize (default 4096)")
+    wp.add_argument("--jobs", type=int, default=1, metavar="N", help="tensors quantized at once, in threads (default 1)")
+    _output_flags(wp)
+    wp.set_defaults(func=_cmd_weights)
     return p
 
 

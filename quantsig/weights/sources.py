@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import struct
 import zipfile
 from collections.abc import Mapping
@@ -38,6 +39,8 @@ _ST_DTYPES = {
     "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool",
 }
 _MAX_ST_HEADER = 100 << 20  # the safetensors reference implementation's own limit
+#: Largest single read of tensor data (Linux's read/pread return at most 2 GiB - 4 KiB).
+_READ_CHUNK = 1 << 30
 
 
 def _storage(dtype: str) -> np.dtype:
@@ -162,7 +165,7 @@ class _SafetensorsSource(TensorSource):
             raise bad(f"header length {n} exceeds the file ({self.file_size} bytes) or the limit")
         try:
             doc = json.loads(os.pread(self._f.fileno(), n, 8))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError; deep nesting
             raise bad(f"header is not JSON ({e})") from None
         if not isinstance(doc, dict):
             raise bad("header is not a JSON object")
@@ -173,7 +176,7 @@ class _SafetensorsSource(TensorSource):
         for name, entry in doc.items():
             if not isinstance(entry, dict):
                 raise bad(f"entry {name!r} is not an object")
-            dt = _ST_DTYPES.get(entry.get("dtype"))  # type: ignore[arg-type]
+            dt = _ST_DTYPES.get(entry["dtype"]) if isinstance(entry.get("dtype"), str) else None
             shape = entry.get("shape")
             offs = entry.get("data_offsets")
             if dt is None:
@@ -195,13 +198,30 @@ class _SafetensorsSource(TensorSource):
     def load(self, name: str) -> np.ndarray:
         info = next(i for i in self._infos if i.name == name)
         offset, nbytes = self._where[name]
-        data = os.pread(self._f.fileno(), nbytes, offset)
-        if len(data) != nbytes:
-            raise OSError(f"{self.path}: short read of tensor {name!r}")
-        arr = np.frombuffer(data, dtype=_storage(info.dtype)).reshape(info.shape)
+        arr = np.frombuffer(self._read(offset, nbytes, name), dtype=_storage(info.dtype)).reshape(info.shape)
         if info.dtype == "bfloat16":
             return bf16_to_float32(arr)
         return arr.astype(arr.dtype.newbyteorder("="), copy=False)
+
+    def _read(self, offset: int, nbytes: int, name: str) -> Any:
+        """``nbytes`` at ``offset``: one ``pread``, or several for tensors larger than
+        :data:`_READ_CHUNK` (Linux returns at most about 2 GiB per call)."""
+        fd = self._f.fileno()
+        if nbytes <= _READ_CHUNK:
+            data: Any = os.pread(fd, nbytes, offset)
+            pos = len(data)
+        else:
+            data = np.empty(nbytes, dtype=np.uint8)
+            pos = 0
+            while pos < nbytes:
+                chunk = os.pread(fd, min(nbytes - pos, _READ_CHUNK), offset + pos)
+                if not chunk:
+                    break
+                data[pos : pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                pos += len(chunk)
+        if pos != nbytes:
+            raise OSError(f"{self.path}: short read of tensor {name!r}")
+        return data
 
     def close(self) -> None:
         self._f.close()
@@ -209,16 +229,24 @@ class _SafetensorsSource(TensorSource):
 
 class _NpzSource(TensorSource):
     def __init__(self, path: str) -> None:
+        from ..errors import CorruptFileError
+
         self.path = path
         self.file_size = os.path.getsize(path)
-        self._npz = np.load(path, allow_pickle=False)
         self._infos = []
-        with zipfile.ZipFile(path) as zf:
-            for key in self._npz.files:
-                with zf.open(key + ".npy") as f:
-                    version = np.lib.format.read_magic(f)
-                    shape, _, dtype = np.lib.format._read_array_header(f, version)  # type: ignore[attr-defined]
-                self._infos.append(TensorInfo(key, tuple(shape), np.dtype(dtype).name))
+        try:
+            with zipfile.ZipFile(path) as zf:
+                members = set(zf.namelist())
+                self._npz = np.load(path, allow_pickle=False)
+                for key in self._npz.files:
+                    member = key + ".npy" if key + ".npy" in members else key
+                    with zf.open(member) as f:
+                        shape, dtype = _npy_header(f)
+                    self._infos.append(TensorInfo(key, shape, dtype.name))
+        except (zipfile.BadZipFile, ValueError, EOFError, KeyError) as e:
+            if hasattr(self, "_npz"):
+                self._npz.close()
+            raise CorruptFileError(f"{path}: not a valid .npz file: {e}") from None
 
     def infos(self) -> list[TensorInfo]:
         return list(self._infos)
@@ -230,12 +258,35 @@ class _NpzSource(TensorSource):
         self._npz.close()
 
 
+def _npy_header(f: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a ``.npy`` header, without reading the data."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = fmt.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = fmt.read_array_header_2_0(f)
+    else:  # 3.0 (utf-8 field names): NumPy's private reader, where this NumPy keeps it
+        import importlib
+
+        impl = getattr(fmt, "_read_array_header", None)
+        if impl is None:
+            impl = importlib.import_module("numpy.lib._format_impl")._read_array_header
+        shape, _, dtype = impl(f, version)
+    return tuple(shape), np.dtype(dtype)
+
+
 def _torch_file(path: str) -> TensorSource:
     try:
         import torch
     except ImportError:
         raise ImportError(f"reading {path} needs PyTorch (pip install torch)") from None
-    obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    from ..errors import CorruptFileError
+
+    try:  # a memory map needs the zip format of torch.save (the default since PyTorch 1.6)
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except (RuntimeError, pickle.UnpicklingError, EOFError) as e:
+        raise CorruptFileError(f"{path}: not a PyTorch checkpoint of tensors: {' '.join(str(e).split())}") from None
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping):
