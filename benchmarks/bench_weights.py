@@ -15,7 +15,9 @@ their rows are skipped with that reason until a gguf release ports them.
 
 Rows (``weights.<what>...``):
 
-* ``mse.bpw<b>.vs_<type>``: ``weights.quantize_model(matrices, bits_per_weight=b)`` against the
+* ``mse.bpw<b>.vs_<type>``: ``weights.quantize_model(matrices, bits_per_weight=b,
+  allocation="weight")`` (the allocation that minimises the weight MSE this row measures; the
+  default ``"tensor"`` allocation serves model quality instead) against the
   GGUF type at its own bits per weight (Q8_0 spends 8.5 and is compared with our 8.0). A
   :class:`MetricRow` of ``kind="noise"``: ``ratio = peer MSE / our MSE`` (higher is better);
   the issue's "our MSE <= 0.7 x Q4_0's" is the target ``1 / 0.7 = 1.43``. MSE is the sum of
@@ -470,7 +472,7 @@ def _gguf_rows(data: WeightData, weights_cache: dict[str, Any]) -> Iterator[Case
             weights = _import_weights()
             mats = data.matrices
             peer = _peer_cached(weights_cache, gguf, type_name, mats)
-            ours = _run_ours(weights, mats, bits_per_weight=bpw)
+            ours = _run_ours(weights, mats, bits_per_weight=bpw, allocation="weight")
             yield _mse_row(name, data, mats, ours, peer, target_ratio=target, bpw_budget=bpw)
 
         yield from _guarded([name], rows)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._bisect import geometric_bisect
-from .._validation import as_float_array, as_sample_weight, check_int, check_real, report_nonfinite
+from .._validation import as_float_array, as_sample_weight, check_choice, check_int, check_real, report_nonfinite
 from ..kernels import ecsq as _k
 from ..registry import register_quantizer
 from .base import Quantizer
@@ -55,6 +55,11 @@ class ECSQuantizer(ThresholdQuantizer):
         Gaussian at about 1 bit). Exactly one of ``rate`` and ``lmbda`` must be given.
     max_iter : int
         Limit on Lagrangian Lloyd iterations per design.
+    target : {"written", "entropy"}
+        What ``rate`` bounds: the bytes of the file ``Codec(q).compress(x)`` writes
+        (``"written"``), or the order-0 entropy of the codes (``"entropy"``), for callers
+        that store the codes inside a larger file and count its overhead themselves (the
+        weights adapter).
 
     Attributes
     ----------
@@ -70,7 +75,7 @@ class ECSQuantizer(ThresholdQuantizer):
         Weighted entropy of the codes on the training data, bits per sample.
     rate_ : float
         Bits per sample written for the training data (equals ``entropy_`` when the fit was
-        weighted or by ``lmbda``, where nothing is written).
+        weighted, by ``lmbda`` or with ``target="entropy"``, where nothing is written).
     n_iter_ : int
         Lagrangian Lloyd iterations of the final design.
 
@@ -93,7 +98,8 @@ class ECSQuantizer(ThresholdQuantizer):
     _learned = ("thresholds_", "levels_")
     requires_fit = True
 
-    def __init__(self, rate: float | None = None, lmbda: float | None = None, max_iter: int = 1000) -> None:
+    def __init__(self, rate: float | None = None, lmbda: float | None = None, max_iter: int = 1000,
+                 target: str = "written") -> None:
         if (rate is None) == (lmbda is None):
             raise ValueError("ECSQuantizer needs exactly one of rate= (bits per sample) and lmbda=")
         if rate is not None:
@@ -103,6 +109,7 @@ class ECSQuantizer(ThresholdQuantizer):
         self.rate = rate
         self.lmbda = lmbda
         self.max_iter = check_int(max_iter, "max_iter", low=1)
+        self.target = check_choice(target, "target", ("written", "entropy"))
         self.clip = True
 
     def _tables(self) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +167,7 @@ class ECSQuantizer(ThresholdQuantizer):
             assert self.rate is not None
             design = data.for_rate(self.rate, self.max_iter)
         rate = design.entropy
-        if self.rate is not None and w is None:
+        if self.rate is not None and w is None and self.target == "written":
             design, rate = self._meet_written_rate(data, design, arr)
         self._adopt(design)
         self.rate_ = float(rate)
@@ -216,11 +223,12 @@ class ECSQuantizer(ThresholdQuantizer):
     @classmethod
     def _conformance_bad_params(cls) -> list[dict[str, Any]]:
         return [{}, {"rate": 1.0, "lmbda": 0.1}, {"rate": 0.0}, {"rate": -1.0}, {"rate": 17.0},
-                {"lmbda": 0.0}, {"lmbda": float("nan")}, {"rate": "1"}, {"rate": 1.0, "max_iter": 0}]
+                {"lmbda": 0.0}, {"lmbda": float("nan")}, {"rate": "1"}, {"rate": 1.0, "max_iter": 0},
+                {"rate": 1.0, "target": "bytes"}]
 
     @classmethod
     def _conformance_instances(cls) -> list[Quantizer]:
-        return [cls(rate=1.0), cls(rate=3.0), cls(lmbda=0.05)]
+        return [cls(rate=1.0), cls(rate=3.0), cls(lmbda=0.05), cls(rate=2.0, target="entropy")]
 
     def _conformance_data(self, rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         return rng.standard_normal(size=shape).astype(dtype)

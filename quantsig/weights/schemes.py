@@ -222,7 +222,6 @@ def _denormalize(u: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.
 
 
 def _quantizer(scheme: Scheme, u: np.ndarray, weight: np.ndarray | None) -> Quantizer:
-    from ..quantizers.ecsq import ECSQuantizer
     from ..quantizers.lloydmax import LloydMaxQuantizer
     from ..quantizers.uniform import UniformQuantizer
 
@@ -234,18 +233,44 @@ def _quantizer(scheme: Scheme, u: np.ndarray, weight: np.ndarray | None) -> Quan
     if scheme.method == "nf":
         return normal_codebook(int(b))
     if scheme.method == "ecsq":
-        # 100 Lagrangian iterations: past them the distortion moves in the 4th digit (measured)
-        return ECSQuantizer(rate=float(b), max_iter=100).fit(u, sample_weight=weight)
-    levels = 2 ** int(b)
-    try:
+        return _ecsq(float(b), u, weight)
+    # fewer distinct values than levels (e.g. weights quantized before): one level each
+    levels = _distinct_at_least(u if weight is None else u[weight > 0], 2 ** int(b))
+    if levels >= 2:
         return LloydMaxQuantizer(levels).fit(u, sample_weight=weight)
-    except ValueError:
-        # fewer distinct values than levels (e.g. weights quantized before): one level each
-        distinct = np.unique(u if weight is None else u[weight > 0]).size
-        if distinct >= levels:
-            raise
-        return LloydMaxQuantizer(max(distinct, 2)).fit(u, sample_weight=weight) if distinct >= 2 else \
-            UniformQuantizer(bits=1, lo=float(u.flat[0]), hi=float(u.flat[0]) + 1.0, clip=True)
+    v = float(u.flat[0])  # a constant tensor
+    return UniformQuantizer(bits=1, lo=v, hi=v + 1.0, clip=True)
+
+
+def _distinct_at_least(v: np.ndarray, k: int) -> int:
+    """``min(k, number of distinct values of v)`` without sorting large arrays needlessly."""
+    head = np.unique(v.reshape(-1)[: 64 * k])
+    if head.size >= k:
+        return k
+    return min(k, int(np.unique(v).size))
+
+
+def _ecsq(rate: float, u: np.ndarray, weight: np.ndarray | None) -> Quantizer:
+    """``ECSQuantizer`` on ``u`` whose codes have an order-0 entropy of at most ``rate`` (the
+    archive pays the file overhead, counted by the caller). With importance weights the fit
+    bounds the *weighted* entropy, so the target is lowered until the codes' own entropy fits.
+    100 Lagrangian iterations: past them the distortion moves in the 4th digit (measured)."""
+    from ..entropy import order0_entropy
+    from ..quantizers.ecsq import ECSQuantizer
+
+    target = rate
+    q = ECSQuantizer(rate=target, max_iter=100, target="entropy").fit(u, sample_weight=weight)
+    for _ in range(4):
+        if weight is None:
+            return q
+        h = float(order0_entropy(q.encode(u).reshape(-1)))
+        if h <= rate:
+            break
+        target -= h - rate + 1e-3
+        if target <= 0:
+            break
+        q = ECSQuantizer(rate=target, max_iter=100, target="entropy").fit(u, sample_weight=weight)
+    return q
 
 
 def _scales(scheme: Scheme, m: np.ndarray, gs: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -356,7 +381,7 @@ def parse_meta(payload: bytes) -> dict[str, Any]:
         raise CorruptFileError("corrupt quantsig weights archive: a tensor description is too large")
     try:
         meta = json.loads(bytes(payload).decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise CorruptFileError(f"corrupt quantsig weights archive: a tensor description is not JSON ({e})") from None
     if not isinstance(meta, dict):
         raise CorruptFileError("corrupt quantsig weights archive: a tensor description is not an object")
@@ -414,7 +439,7 @@ def decode_tensor(meta: dict[str, Any], payloads: list[tuple[int, int, Any]], *,
 
     name, shape, dtype = meta["name"], tuple(meta["shape"]), meta["dtype"]
     size = math.prod(shape)
-    if size * 4 > max_output_bytes:
+    if size * max(_storage(dtype).itemsize, 4) > max_output_bytes:
         raise _corrupt(name, f"{size} values exceed max_output_bytes={max_output_bytes}")
     if len(payloads) != n_frames(meta):
         raise _corrupt(name, f"{len(payloads)} data frame(s), expected {n_frames(meta)}")
