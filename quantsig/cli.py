@@ -483,6 +483,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
         with Progress(None, enabled=not args.quiet, force=args.progress, unit="weights",
                       label=os.path.basename(inp)) as bar:
             qm = quantize_model(inp, **knobs, skip=args.skip or (), n_jobs=args.jobs, progress=bar, out=out,
+                                allocation=args.allocation,
                                 overwrite=args.force,
                                 min_size=DEFAULT_MIN_SIZE if args.min_size is None else args.min_size,
                                 metadata={"source": os.path.basename(inp)})
@@ -854,6 +855,9 @@ def _parser() -> argparse.ArgumentParser:
     wp.add_argument("--skip", nargs="+", metavar="PATTERN", action="extend",
                     help="keep tensors whose names match these fnmatch patterns exact (e.g. '*embed*')")
     wp.add_argument("--min-size", type=int, metavar="N", help="smallest tensor (values) to quantize (default 4096)")
+    wp.add_argument("--allocation", choices=("tensor", "weight"), default="tensor", type=str.lower, metavar="A",
+                    help="how a budget is shared: 'tensor' (each tensor contributes equally to the model's "
+                         "error; default) or 'weight' (the same bits for every weight: least weight MSE)")
     wp.add_argument("--jobs", type=int, default=1, metavar="N", help="tensors quantized at once, in threads (default 1)")
     _output_flags(wp)
     wp.set_defaults(func=_cmd_weights)
