@@ -30,7 +30,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -412,3 +412,33 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 def now_iso() -> str:
     """The current UTC time, ISO 8601, seconds precision."""
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def group_main(name: str, cases: Callable[[Any], Iterable[CaseResult]], quick: Any, full: Any,
+               argv: Sequence[str] | None, description: str = "", quick_help: str = "tiny sizes (a smoke run)") -> int:
+    """``main`` of a group run alone (``python benchmarks/bench_<name>.py [--quick]``): stream
+    the row statuses to stderr, print the table, write ``results/<name>.json``; exit 1 on an
+    error row."""
+    import argparse
+    import sys
+    import time
+
+    parser = argparse.ArgumentParser(prog=f"benchmarks/bench_{name}.py", description=description.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / f"{name}.json")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows: list[CaseResult] = []
+    for row in cases(quick if args.quick else full):
+        rows.append(row)
+        print(f"  {row.name}: {row.status}", file=sys.stderr, flush=True)
+    print(format_table(rows))
+    elapsed = time.perf_counter() - started
+    write_json(args.json, {
+        "schema": 1, "created": now_iso(),
+        "command": " ".join(["python", f"benchmarks/bench_{name}.py", *(argv if argv is not None else sys.argv[1:])]),
+        "quick": bool(args.quick), "elapsed_s": elapsed, "machine": machine_info(),
+        "results": [r.to_json() for r in rows],
+    })
+    print(f"\n{format_seconds(elapsed)}; wrote {args.json}")
+    return 1 if any(r.status == "error" for r in rows) else 0

@@ -37,14 +37,13 @@ from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import CaseResult, format_table, machine_info, now_iso, skipped_row, write_json  # noqa: E402
+from _common import CaseResult, group_main, skipped_row  # noqa: E402
 from bench_quantizers import FULL, QUICK, SEED, Case, Sizes  # noqa: E402
 
 __all__ = ["GROUP", "PRESETS", "BITS", "ROWS", "CASES", "case_rd", "main"]
@@ -138,27 +137,8 @@ CASES: dict[str, Case] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the rd case standalone: print the table, write the JSON."""
-    parser = argparse.ArgumentParser(prog="benchmarks/bench_rd.py", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help=f"{N_QUICK} samples (machinery check)")
-    parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "rd.json")
-    args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
-    started = time.perf_counter()
-    rows: list[CaseResult] = []
-    for row in case_rd(sizes):
-        rows.append(row)
-        print(f"  {row.name}: {row.status}", file=sys.stderr, flush=True)
-    print(format_table(rows))
-    elapsed = time.perf_counter() - started
-    write_json(args.json, {
-        "schema": 1, "created": now_iso(),
-        "command": " ".join(["python", "benchmarks/bench_rd.py", *(argv if argv is not None else sys.argv[1:])]),
-        "quick": bool(args.quick), "elapsed_s": elapsed, "machine": machine_info(),
-        "results": [r.to_json() for r in rows],
-    })
-    print(f"\n{elapsed:.0f} s; wrote {args.json}")
-    return 0
+    """Run the rd group alone: print the table, write the JSON."""
+    return group_main("rd", case_rd, QUICK, FULL, argv, __doc__ or "", quick_help=f"{N_QUICK} samples (machinery check)")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,6 @@ from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import math  # noqa: E402
 import tempfile  # noqa: E402
@@ -74,13 +73,10 @@ from _common import (  # noqa: E402
     CaseResult,
     Skip,
     error_row,
-    format_table,
-    machine_info,
-    now_iso,
+    group_main,
     skipped_row,
     speedup_row,
     time_interleaved,
-    write_json,
 )
 from bench_quantizers import FULL, QUICK, SEED, Case, Sizes  # noqa: E402
 from bench_stream import MetricRow  # noqa: E402
@@ -635,27 +631,8 @@ CASES: dict[str, Case] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the weights group standalone: print the table, write the JSON."""
-    parser = argparse.ArgumentParser(prog="benchmarks/bench_weights.py", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="four matrices of the first layer (machinery check)")
-    parser.add_argument("--json", type=Path, default=Path(__file__).resolve().parent / "results" / "weights.json")
-    args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
-    started = time.perf_counter()
-    rows: list[CaseResult] = []
-    for row in case_weights(sizes):
-        rows.append(row)
-        print(f"  {row.name}: {row.status}", file=sys.stderr, flush=True)
-    print(format_table(rows))
-    elapsed = time.perf_counter() - started
-    write_json(args.json, {
-        "schema": 1, "created": now_iso(),
-        "command": " ".join(["python", "benchmarks/bench_weights.py", *(argv if argv is not None else sys.argv[1:])]),
-        "quick": bool(args.quick), "elapsed_s": elapsed, "machine": machine_info(),
-        "results": [r.to_json() for r in rows],
-    })
-    print(f"\n{elapsed:.0f} s; wrote {args.json}")
-    return 0
+    """Run the weights group alone: print the table, write the JSON."""
+    return group_main("weights", case_weights, QUICK, FULL, argv, __doc__ or "", quick_help="four matrices of the first layer (machinery check)")
 
 
 if __name__ == "__main__":

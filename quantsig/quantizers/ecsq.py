@@ -116,25 +116,9 @@ class ECSQuantizer(ThresholdQuantizer):
         return self.thresholds_, self.levels_
 
     def _set_learned(self, learned: dict[str, Any]) -> None:
-        t = np.ascontiguousarray(learned["thresholds_"], dtype=np.float64).reshape(-1)
-        y = np.ascontiguousarray(learned["levels_"], dtype=np.float64).reshape(-1)
-        if y.size < 1 or t.size != y.size - 1:
-            raise ValueError(f"ECSQuantizer needs n levels_ and n - 1 thresholds_, got {y.size} and {t.size}")
-        if y.size > _MAX_CELLS:
-            raise ValueError(f"ECSQuantizer has at most {_MAX_CELLS} levels, got {y.size}")
-        if not (np.isfinite(t).all() and np.isfinite(y).all()):
-            raise ValueError("thresholds_ and levels_ must be finite")
-        if (np.diff(t) < 0).any() or (np.diff(y) < 0).any():
-            raise ValueError("thresholds_ and levels_ must be sorted in increasing order")
-        self._install(t, y)
-
-    def _install(self, t: np.ndarray, y: np.ndarray) -> None:
-        t = np.ascontiguousarray(t, dtype=np.float64)
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        t.setflags(write=False)
-        y.setflags(write=False)
-        self.thresholds_ = t
-        self.levels_ = y
+        if len(learned["levels_"]) > _MAX_CELLS:
+            raise ValueError(f"ECSQuantizer has at most {_MAX_CELLS} levels, got {len(learned['levels_'])}")
+        self._install_tables(learned["thresholds_"], learned["levels_"])
 
     # ------------------------------------------------------------------ fitting
     def fit(self, x: Any, sample_weight: Any = None) -> ECSQuantizer:
@@ -213,7 +197,7 @@ class ECSQuantizer(ThresholdQuantizer):
         return at(best)
 
     def _adopt(self, design: _Design) -> None:
-        self._install(design.thresholds, design.levels)
+        self._install_tables(design.thresholds, design.levels)
         self.lmbda_ = design.lmbda
         self.distortion_ = design.distortion
         self.entropy_ = design.entropy

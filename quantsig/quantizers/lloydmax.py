@@ -84,26 +84,7 @@ class LloydMaxQuantizer(ThresholdQuantizer):
         return self.levels
 
     def _set_learned(self, learned: dict[str, Any]) -> None:
-        t = np.ascontiguousarray(learned["thresholds_"], dtype=np.float64).reshape(-1)
-        y = np.ascontiguousarray(learned["levels_"], dtype=np.float64).reshape(-1)
-        if y.size != self.levels or t.size != self.levels - 1:
-            raise ValueError(
-                f"levels_ has {y.size} values and thresholds_ {t.size}; "
-                f"LloydMaxQuantizer(levels={self.levels}) needs {self.levels} and {self.levels - 1}"
-            )
-        if not (np.isfinite(t).all() and np.isfinite(y).all()):
-            raise ValueError("thresholds_ and levels_ must be finite")
-        if (np.diff(t) < 0).any() or (np.diff(y) < 0).any():
-            raise ValueError("thresholds_ and levels_ must be sorted in increasing order")
-        self._install(t, y)
-
-    def _install(self, t: np.ndarray, y: np.ndarray) -> None:
-        t = np.ascontiguousarray(t, dtype=np.float64)
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        t.setflags(write=False)
-        y.setflags(write=False)
-        self.thresholds_ = t
-        self.levels_ = y
+        self._install_tables(learned["thresholds_"], learned["levels_"], self.levels)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, x: Any, sample_weight: Any = None) -> LloydMaxQuantizer:
@@ -161,7 +142,7 @@ class LloydMaxQuantizer(ThresholdQuantizer):
                 stacklevel=2,
             )
         y = np.sort(y)
-        self._install(0.5 * (y[:-1] + y[1:]), y)
+        self._install_tables(0.5 * (y[:-1] + y[1:]), y)
         self.distortion_ = src.distortion(y) / src.total0
         self.n_iter_ = n_newton + iters
         return self
@@ -195,7 +176,7 @@ class LloydMaxQuantizer(ThresholdQuantizer):
         src = _DistributionSource(dist)
         y0 = src.initial_levels(self.levels)
         y, n_iter = _newton_lloyd(src, y0, tol=tol, max_iter=200)
-        self._install(0.5 * (y[:-1] + y[1:]), y)
+        self._install_tables(0.5 * (y[:-1] + y[1:]), y)
         self.distortion_ = src.distortion(y)
         self.n_iter_ = n_iter
         return self

@@ -35,6 +35,27 @@ class ThresholdQuantizer(Quantizer):
         """The range outside which input is refused unless ``clip`` (default: none)."""
         return -np.inf, np.inf
 
+    def _install_tables(self, thresholds: Any, levels: Any, n_levels: int | None = None) -> None:
+        """Check learned tables (from a fit or a config) and install them read-only as
+        ``thresholds_`` and ``levels_``: finite, sorted, ``n - 1`` thresholds for ``n``
+        levels (``n_levels`` when the quantizer fixes it)."""
+        t = np.ascontiguousarray(thresholds, dtype=np.float64).reshape(-1)
+        y = np.ascontiguousarray(levels, dtype=np.float64).reshape(-1)
+        want = y.size if n_levels is None else n_levels
+        if y.size != want or t.size != want - 1 or want < 1:
+            raise ValueError(
+                f"levels_ has {y.size} values and thresholds_ {t.size}; "
+                f"{type(self).__name__} needs {want} and {want - 1}"
+            )
+        if not (np.isfinite(t).all() and np.isfinite(y).all()):
+            raise ValueError("thresholds_ and levels_ must be finite")
+        if (np.diff(t) < 0).any() or (np.diff(y) < 0).any():
+            raise ValueError("thresholds_ and levels_ must be sorted in increasing order")
+        t.setflags(write=False)
+        y.setflags(write=False)
+        self.thresholds_ = t
+        self.levels_ = y
+
     def _search_table(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, bool]:
         cache = self.__dict__.get("_search_cache")
         if cache is None or cache[0] is not thresholds:
