@@ -39,6 +39,7 @@ def same_numbers(parsed: list[dict], expected: rd.RDResult) -> None:
                 assert float(p[c]) == float(e[c]), (e["quantizer"], e["param"], c)
 
 
+@pytest.mark.jit_heavy  # tens of seconds as plain Python (NUMBA_DISABLE_JIT=1)
 def test_synthetic_gaussian_sweep(tmp_path):
     out = tmp_path / "rd.csv"
     r = run("--synthetic", "gaussian", "--n", "20000", "--bits", "1:3", "--csv", str(out))

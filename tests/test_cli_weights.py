@@ -60,6 +60,7 @@ def _table_rows(stdout: str) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.jit_heavy  # tens of seconds as plain Python (NUMBA_DISABLE_JIT=1)
 def test_budget_on_a_safetensors_file(files, model):
     st, _ = files
     r = run("weights", str(st), "--bits-per-weight", "4", "--min-size", "1000")

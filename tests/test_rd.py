@@ -117,6 +117,7 @@ def test_mu_law_preset_scales_by_the_peak_and_counts_the_scale(x_small):
     check_row_against_truth(row, x_small, q, blob, y, x_in=x_small / peak)
 
 
+@pytest.mark.jit_heavy  # tens of seconds as plain Python (NUMBA_DISABLE_JIT=1)
 def test_raw_entropy_coder_and_codec_arguments(x_small):
     q = LloydMaxQuantizer(4).fit(x_small)
     raw = rd.rd_point(x_small, q, entropy="raw")
@@ -180,6 +181,7 @@ def test_all_zero_data_has_no_psnr():
 # ---------------------------------------------------------------------------- sweeps
 
 
+@pytest.mark.jit_heavy  # tens of seconds as plain Python (NUMBA_DISABLE_JIT=1)
 def test_parallel_sweep_keeps_the_order_of_values(x_small):
     values = [5, 1, 3, 2]
     one = rd.rd_curve(x_small, "uniform", values, n_jobs=1)
@@ -191,6 +193,7 @@ def test_parallel_sweep_keeps_the_order_of_values(x_small):
     assert list(presets["quantizer"]) == ["lloyd-max"] * 3 + ["kmeans"] * 3 + ["mu-law"] * 3
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_parallel_sweep_really_uses_threads(x_small):
     seen = set()
     barrier = threading.Barrier(2, timeout=30)
@@ -211,6 +214,7 @@ def test_factory_returning_codecs_and_timing_includes_the_factory(x_small):
     assert res.labels() == ["raw-u"]
 
 
+@pytest.mark.jit_heavy  # tens of seconds as plain Python (NUMBA_DISABLE_JIT=1)
 def test_progress_advances_once_per_point(x_small):
     out = io.StringIO()
     bar = Progress(None, stream=out, force=True, unit="points")
@@ -242,6 +246,7 @@ def test_errors_stop_the_sweep_and_propagate(x_small):
             rd.rd_curve(x_small, factory, [1, 2, 3], n_jobs=jobs)
 
 
+@pytest.mark.jit_heavy  # tens of seconds as plain Python (NUMBA_DISABLE_JIT=1)
 def test_compare_defaults_and_labels(x_small):
     x = x_small[:20_000]
     res = rd.compare(x, {"lm": "lloyd-max"})
@@ -259,6 +264,7 @@ def test_compare_defaults_and_labels(x_small):
 # ---------------------------------------------------------------------------- targets (theory)
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_uniform_preset_is_within_0_28_bit_of_gaussian_rd(gauss_1m_uniform):
     """The issue's target: rate written - R(D) <= 0.28 bit at 3..8 bits, and never below R(D)."""
     res = gauss_1m_uniform
@@ -273,6 +279,7 @@ def test_uniform_preset_is_within_0_28_bit_of_gaussian_rd(gauss_1m_uniform):
     assert abs(gap[-1] - theory.ECSQ_GAP_BITS) < 0.015
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_uniform_preset_hits_its_target_rate(gauss_1m_uniform):
     res = gauss_1m_uniform
     bits = res["param"]
@@ -281,6 +288,7 @@ def test_uniform_preset_hits_its_target_rate(gauss_1m_uniform):
     assert np.all(np.diff(res["mse"]) < 0)
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_every_preset_stays_above_the_shannon_bound():
     x = gaussian(100_000, seed=11)
     res = rd.compare(x, rd.available_presets(), [1, 2, 3, 4])
@@ -289,6 +297,7 @@ def test_every_preset_stays_above_the_shannon_bound():
     assert np.all(rd.gap_to_gaussian_bound(res, variance=1.0, rate="entropy") > 0)
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_lloyd_max_preset_reaches_max_1960():
     res = rd.rd_curve(gaussian(200_000, seed=2), "lloyd-max", [2, 4])
     for bits, mse in zip(res["param"], res["mse"]):
@@ -303,6 +312,7 @@ def lloyd_max_mse() -> dict[int, float]:
     return d
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_kmeans_pairs_beat_lloyd_max_at_4_bits(lloyd_max_mse):
     """Dim 2 at 4 bits/sample (256 codewords) against the 16-level Lloyd-Max quantizer."""
     x = gaussian(200_000, seed=7)
@@ -313,6 +323,7 @@ def test_kmeans_pairs_beat_lloyd_max_at_4_bits(lloyd_max_mse):
     assert row["entropy"] <= 4.0 + 1e-12
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_kmeans_dim4_beats_lloyd_max_at_2_bits(lloyd_max_mse):
     """Dim 4 at 2 bits/sample (256 codewords) against the 4-level Lloyd-Max quantizer."""
     x = gaussian(200_000, seed=8)
@@ -320,6 +331,7 @@ def test_kmeans_dim4_beats_lloyd_max_at_2_bits(lloyd_max_mse):
     assert row["mse"] < lloyd_max_mse[4], row["mse"]
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_kmeans_preset_rules(monkeypatch):
     """The documented dimension and training-size rules (the k-means fit itself is stubbed)."""
     from quantsig.quantizers.kmeans import KMeansVectorQuantizer
@@ -359,6 +371,7 @@ def test_kmeans_preset_is_deterministic():
     np.testing.assert_array_equal(a.codebook_, b.codebook_)
 
 
+@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 @pytest.mark.skipif(not HAS_ECSQ, reason="quantsig.ECSQuantizer has not landed yet")
 def test_ecsq_preset_meets_its_rate_and_beats_uniform_at_low_rate():
     x = gaussian(200_000, seed=4)
