@@ -57,8 +57,14 @@ def compress(
         The data.
     quantizer : Quantizer, optional
         Code with this quantizer (exclusive with the targets above).
-    lossless, max_abs_error, bits_per_sample, snr_db
-        The target (give at most one).
+    lossless : bool
+        Target: a bit-exact round trip (integer PCM). Give at most one target.
+    max_abs_error : float, optional
+        Target: every sample within this of the input.
+    bits_per_sample : float, optional
+        Target: at most this many bits per sample written.
+    snr_db : float, optional
+        Target: an SNR of at least this many dB.
     entropy : {"rans", "raw"}
         For the ``quantizer`` path: rANS-code the codes or bit-pack them at a fixed rate.
     frame_size : int, optional

@@ -351,9 +351,16 @@ def compress_file(
         Any file soundfile reads (WAV, FLAC, AIFF, AU, OGG...).
     dst : path
         The ``.qsg`` file to write (atomically: a temporary file renamed when complete).
-    lossless, max_abs_error, bits_per_sample, quantizer
-        The mode, at most one (see the module docstring). Default: lossless for integer
-        files; float files need ``max_abs_error`` or ``bits_per_sample``.
+    lossless : bool, optional
+        The mode, at most one of ``lossless``, ``max_abs_error``, ``bits_per_sample`` and
+        ``quantizer`` (see the module docstring). Default: lossless for integer files; float
+        files need ``max_abs_error`` or ``bits_per_sample``.
+    max_abs_error : float, optional
+        Mode: every sample within this of the input.
+    bits_per_sample : float, optional
+        Mode: at most this many bits per sample.
+    quantizer : optional
+        Mode: code the samples with this quantizer.
     frame_size : int, optional
         Samples per frame (the stream writer's default when None).
     block_size : int

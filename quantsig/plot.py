@@ -363,7 +363,11 @@ def plot_snr(
     ----------
     result : RDResult, list of dict or pandas.DataFrame
         Rows with ``quantizer``, ``rate`` and ``snr_db``.
-    ax, path, title
+    ax : matplotlib.axes.Axes, optional
+        As for :func:`plot_rd`.
+    path : str or path, optional
+        As for :func:`plot_rd`.
+    title : str, optional
         As for :func:`plot_rd`.
 
     Returns
@@ -414,7 +418,11 @@ def plot_error_histogram(
         As for :func:`numpy.histogram`.
     density : bool
         Plot a probability density (area 1) rather than counts.
-    ax, path, title
+    ax : matplotlib.axes.Axes, optional
+        As for :func:`plot_rd`.
+    path : str or path, optional
+        As for :func:`plot_rd`.
+    title : str, optional
         As for :func:`plot_rd`.
 
     Returns

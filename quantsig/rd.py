@@ -766,8 +766,12 @@ def compare(
         ``{label: preset name or factory}``, or a list of preset names (each its own label).
     values : iterable, optional
         Default: bits 1 to 8.
-    entropy, n_jobs, progress
-        As for :func:`rd_curve`; the points of every sweep share the threads and one bar.
+    entropy : str, optional
+        As for :func:`rd_curve`.
+    n_jobs : int
+        As for :func:`rd_curve`; the points of every sweep share the threads.
+    progress : bool or Progress
+        As for :func:`rd_curve`; the points of every sweep share one bar.
 
     Returns
     -------

@@ -797,9 +797,15 @@ class StreamWriter:
         takes in ``quantizer`` mode). Default: the first block's dtype.
     sample_rate : float, optional
         Stored in the header for readers (not used by the coding).
-    lossless, max_abs_error, step, quantizer
-        The coding mode (give one; integer data defaults to ``lossless``), see the module
-        docstring.
+    lossless : bool
+        The coding mode is one of ``lossless``, ``max_abs_error``, ``step`` and ``quantizer``
+        (give one; integer data defaults to ``lossless``), see the module docstring.
+    max_abs_error : float, optional
+        Mode: every sample within this of the input.
+    step : float, optional
+        Mode: this residual quantizer step.
+    quantizer : Quantizer, optional
+        Mode: code the samples with this quantizer.
     frame_size : int
         Rows per frame: the unit of seeking, of memory, and of loss if the writer dies.
     block_size : int, optional
@@ -1354,7 +1360,9 @@ def compress_array(
         smallest error that meets it.
     snr_db : float, optional
         Target quality: the largest step whose SNR is at least this.
-    sample_rate, metadata
+    sample_rate : float, optional
+        Stored in the header.
+    metadata : dict, optional
         Stored in the header.
     **mode
         :class:`StreamWriter` options (``lossless``, ``max_abs_error``, ``step``,
