@@ -22,6 +22,8 @@ A row's ``target`` is the smallest acceptable ratio. Some rows carry an extra co
 
 from __future__ import annotations
 
+import contextlib
+
 import dataclasses
 import datetime as _dt
 import gc
@@ -30,7 +32,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -442,3 +444,19 @@ def group_main(name: str, cases: Callable[[Any], Iterable[CaseResult]], quick: A
     })
     print(f"\n{format_seconds(elapsed)}; wrote {args.json}")
     return 1 if any(r.status == "error" for r in rows) else 0
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Numba and the BLAS/OpenMP pools (scikit-learn) at one thread for the block
+    (``run.py`` also sets the environment before anything is imported)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        numba.set_num_threads(before)

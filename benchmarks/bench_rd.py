@@ -37,13 +37,12 @@ from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import contextlib  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import CaseResult, group_main, skipped_row  # noqa: E402
+from _common import CaseResult, group_main, one_thread, skipped_row  # noqa: E402
 from bench_quantizers import FULL, QUICK, SEED, Case, Sizes  # noqa: E402
 
 __all__ = ["GROUP", "PRESETS", "BITS", "ROWS", "CASES", "case_rd", "main"]
@@ -58,20 +57,6 @@ MAX_GAP_BITS = 0.28
 ROWS: tuple[str, ...] = (*(f"{GROUP}.sweep.{p}" for p in PRESETS), f"{GROUP}.sweep.total")
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Numba and the BLAS/OpenMP pools at one thread (``run.py`` also sets the environment)."""
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        numba.set_num_threads(before)
-
 
 def case_rd(sizes: Sizes) -> Iterator[CaseResult]:
     """Time each preset's nine-point sweep and the total against the 30 s budget."""
@@ -83,7 +68,7 @@ def case_rd(sizes: Sizes) -> Iterator[CaseResult]:
     missing = [p for p in PRESETS if p not in available]
     total = 0.0
     gaps: dict[str, float] = {}
-    with _one_thread():
+    with one_thread():
         t0 = time.perf_counter()
         for p in PRESETS:
             if p in available:

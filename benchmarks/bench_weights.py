@@ -57,7 +57,6 @@ from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import contextlib  # noqa: E402
 import math  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -74,6 +73,7 @@ from _common import (  # noqa: E402
     Skip,
     error_row,
     group_main,
+    one_thread,
     skipped_row,
     speedup_row,
     time_interleaved,
@@ -253,20 +253,6 @@ def _distortion(orig: Mapping[str, np.ndarray], recon: Mapping[str, np.ndarray])
         max_abs = max(max_abs, float(np.max(np.abs(err))) if err.size else 0.0)
     return Distortion(sse, n, rel, max_abs)
 
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Numba and the BLAS/OpenMP pools (scikit-learn's k-means) at one thread."""
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def _guarded(names: Sequence[str], rows: Callable[[], Iterator[CaseResult]]) -> Iterator[CaseResult]:
@@ -616,7 +602,7 @@ def case_weights(sizes: Sizes) -> Iterator[CaseResult]:
     quick = sizes == QUICK
     data = load_matrices(quick)
     cache: dict[str, Any] = {}
-    with _one_thread():
+    with one_thread():
         yield from _gguf_rows(data, cache)
         yield from _guarded([LAYOUT_MSE_ROW, LAYOUT_SPEED_ROW], lambda: _layout_rows(data, cache, sizes.repeat))
         yield from _guarded([KMEANS_FIT_ROW], lambda: _kmeans_fit_rows(

@@ -193,7 +193,6 @@ def test_parallel_sweep_keeps_the_order_of_values(x_small):
     assert list(presets["quantizer"]) == ["lloyd-max"] * 3 + ["kmeans"] * 3 + ["mu-law"] * 3
 
 
-@pytest.mark.jit_heavy  # a million kernel calls' worth of work: too slow as plain Python
 def test_parallel_sweep_really_uses_threads(x_small):
     seen = set()
     barrier = threading.Barrier(2, timeout=30)

@@ -14,7 +14,6 @@ import math
 import subprocess
 import sys
 import textwrap
-import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -690,10 +689,8 @@ def test_dask_to_zarr_distributed(da: Any, tmp_path: Path) -> None:
     from quantsig.zarr import to_zarr
 
     arr, x = _dask_field(da, (256, 512), (64, 512))
-    t0 = time.perf_counter()
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster, distributed.Client(cluster):
         to_zarr(arr, str(tmp_path / "w.zarr"), max_abs_error=1e-3)
         y = da.from_zarr(str(tmp_path / "w.zarr"))
         assert float(abs(y - x).max().compute()) <= 1e-3
-    assert time.perf_counter() - t0 < 120

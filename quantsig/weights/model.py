@@ -6,6 +6,7 @@ See :func:`quantize_model`; the per-tensor machinery is in :mod:`.schemes`, the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import math
@@ -14,7 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -228,27 +229,20 @@ def _archive_head(metadata: dict[str, Any], source_bytes: int = 0) -> bytes:
     return b"".join(parts)
 
 
-class _atomic:
-    """Write to ``path + '.tmp-*'`` and rename over ``path`` on success."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __enter__(self) -> Any:
-        d = os.path.dirname(os.path.abspath(self.path))
-        fd, self.tmp = tempfile.mkstemp(prefix=os.path.basename(self.path) + ".", suffix=".tmp", dir=d)
-        self.f = os.fdopen(fd, "wb")
-        return self.f
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        self.f.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            try:
-                os.remove(self.tmp)
-            except OSError:  # pragma: no cover
-                pass
+@contextlib.contextmanager
+def _atomic(path: str) -> Iterator[Any]:
+    """A binary file written as ``path + '.*.tmp'`` and renamed over ``path`` on success
+    (removed on failure)."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------- choices
@@ -715,10 +709,7 @@ def _run(src: TensorSource, plan: list[tuple[TensorInfo, bool]], budgets: dict[s
         return _quantize_one(info, w, None if budgets is None else budgets[info.name], knobs, weight)
 
     done: list[_Done] = []
-    ctx = _atomic(out_path) if out_path is not None else None
-    f = ctx.__enter__() if ctx is not None else None
-    ok = False
-    try:
+    with _atomic(out_path) if out_path is not None else contextlib.nullcontext() as f:
         writer = ArchiveWriter(f.write, metadata, source_bytes) if f is not None else None
 
         def keep(item: tuple[TensorInfo, bool], enc: EncodedTensor) -> None:
@@ -746,10 +737,6 @@ def _run(src: TensorSource, plan: list[tuple[TensorInfo, bool]], budgets: dict[s
                     keep(it, fut.result())
         if writer is not None:
             writer.close()
-        ok = True
-    finally:
-        if ctx is not None:
-            ctx.__exit__(None if ok else RuntimeError, None, None)
     return done
 
 

@@ -203,22 +203,23 @@ def _stats(m: np.ndarray, gs: int) -> tuple[np.ndarray, np.ndarray]:
     return absmax, rms
 
 
-def _normalize(m: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
+def _per_group(kernel: Any, a: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
+    """``kernel`` (``normalize`` or ``denormalize``) over ``a`` with per-group scales and
+    offsets; ``a`` itself when there are no scales."""
     if scales is None:
-        return m
-    out = np.empty_like(m)
-    off = offsets.astype(m.dtype) if offsets is not None else np.empty((0, 0), m.dtype)
-    _k.normalize(m, gs, scales.astype(m.dtype), off, out)
+        return a
+    out = np.empty_like(a)
+    off = offsets.astype(a.dtype) if offsets is not None else np.empty((0, 0), a.dtype)
+    kernel(a, gs, scales.astype(a.dtype), off, out)
     return out
+
+
+def _normalize(m: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
+    return _per_group(_k.normalize, m, gs, scales, offsets)
 
 
 def _denormalize(u: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
-    if scales is None:
-        return u
-    out = np.empty_like(u)
-    off = offsets.astype(u.dtype) if offsets is not None else np.empty((0, 0), u.dtype)
-    _k.denormalize(u, gs, scales.astype(u.dtype), off, out)
-    return out
+    return _per_group(_k.denormalize, u, gs, scales, offsets)
 
 
 def _quantizer(scheme: Scheme, u: np.ndarray, weight: np.ndarray | None) -> Quantizer:
@@ -308,8 +309,6 @@ def encode_tensor(name: str, w: np.ndarray, dtype: str, scheme: Scheme, weight: 
     m = np.ascontiguousarray(as_matrix(np.asarray(w, dtype=work), scheme.granularity))
     gs = group_size_of(scheme, m.shape[1])
     scales, offsets = _scales(scheme, m, gs)
-    if scales is not None and scheme.granularity == "group" and not np.all(np.isfinite(scales.astype(np.float32))):
-        raise ValueError(f"{name}: a group scale does not fit float16")  # pragma: no cover - clipped above
     u = _normalize(m, gs, scales, offsets)
     wt = None if weight is None else np.ascontiguousarray(as_matrix(np.asarray(weight, dtype=np.float64), scheme.granularity))
     q = _quantizer(scheme, u, wt)
