@@ -23,7 +23,6 @@ A row's ``target`` is the smallest acceptable ratio. Some rows carry an extra co
 from __future__ import annotations
 
 import contextlib
-
 import dataclasses
 import datetime as _dt
 import gc
@@ -290,7 +289,7 @@ def _version(module: str) -> str | None:
     """The ``__version__`` of an importable module, None when it cannot be imported."""
     try:
         mod = __import__(module)
-    except Exception:  # noqa: BLE001 - an optional peer may fail to import in any way
+    except Exception:
         return None
     return str(getattr(mod, "__version__", "unknown"))
 
@@ -307,10 +306,7 @@ def machine_info() -> dict[str, Any]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # importing audioop warns on 3.11+
-        versions = {
-            name: _version(name)
-            for name in ("numpy", "numba", "scipy", "sklearn", "faiss", "quantsig")
-        }
+        versions = {name: _version(name) for name in ("numpy", "numba", "scipy", "sklearn", "faiss", "quantsig")}
         versions["audioop"] = "stdlib" if _version("audioop") is not None else None
     try:
         affinity = len(os.sched_getaffinity(0))
@@ -413,11 +409,18 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def now_iso() -> str:
     """The current UTC time, ISO 8601, seconds precision."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
-def group_main(name: str, cases: Callable[[Any], Iterable[CaseResult]], quick: Any, full: Any,
-               argv: Sequence[str] | None, description: str = "", quick_help: str = "tiny sizes (a smoke run)") -> int:
+def group_main(
+    name: str,
+    cases: Callable[[Any], Iterable[CaseResult]],
+    quick: Any,
+    full: Any,
+    argv: Sequence[str] | None,
+    description: str = "",
+    quick_help: str = "tiny sizes (a smoke run)",
+) -> int:
     """``main`` of a group run alone (``python benchmarks/bench_<name>.py [--quick]``): stream
     the row statuses to stderr, print the table, write ``results/<name>.json``; exit 1 on an
     error row."""
@@ -436,12 +439,20 @@ def group_main(name: str, cases: Callable[[Any], Iterable[CaseResult]], quick: A
         print(f"  {row.name}: {row.status}", file=sys.stderr, flush=True)
     print(format_table(rows))
     elapsed = time.perf_counter() - started
-    write_json(args.json, {
-        "schema": 1, "created": now_iso(),
-        "command": " ".join(["python", f"benchmarks/bench_{name}.py", *(argv if argv is not None else sys.argv[1:])]),
-        "quick": bool(args.quick), "elapsed_s": elapsed, "machine": machine_info(),
-        "results": [r.to_json() for r in rows],
-    })
+    write_json(
+        args.json,
+        {
+            "schema": 1,
+            "created": now_iso(),
+            "command": " ".join(
+                ["python", f"benchmarks/bench_{name}.py", *(argv if argv is not None else sys.argv[1:])]
+            ),
+            "quick": bool(args.quick),
+            "elapsed_s": elapsed,
+            "machine": machine_info(),
+            "results": [r.to_json() for r in rows],
+        },
+    )
     print(f"\n{format_seconds(elapsed)}; wrote {args.json}")
     return 1 if any(r.status == "error" for r in rows) else 0
 

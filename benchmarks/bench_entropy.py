@@ -31,19 +31,20 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
+from _common import THREAD_ENV
 
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import argparse  # noqa: E402
-import lzma  # noqa: E402
-import time  # noqa: E402
-import zlib  # noqa: E402
-from typing import Any, Callable, Iterator, Sequence  # noqa: E402
+import argparse
+import lzma
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-import numpy as np  # noqa: E402
-from _common import (  # noqa: E402
+import numpy as np
+from _common import (
     CaseResult,
     Skip,
     format_table,
@@ -54,7 +55,7 @@ from _common import (  # noqa: E402
     time_interleaved,
     write_json,
 )
-from bench_quantizers import FULL, QUICK, SEED, Case, Sizes  # noqa: E402
+from bench_quantizers import FULL, QUICK, SEED, Case, Sizes
 
 __all__ = ["SOURCES", "ROWS", "CASES", "case_entropy", "size_report", "main"]
 
@@ -117,8 +118,9 @@ def _general_compressors() -> dict[str, Callable[[bytes], bytes]]:
     return out
 
 
-def size_report(name: str, codes: np.ndarray, block: bytes, theirs_nbytes: int | None,
-                block_sizes: Sequence[int] = BLOCK_SIZES) -> dict[str, Any]:
+def size_report(
+    name: str, codes: np.ndarray, block: bytes, theirs_nbytes: int | None, block_sizes: Sequence[int] = BLOCK_SIZES
+) -> dict[str, Any]:
     """Sizes of one stream: ours, entropy, constriction, general compressors, per block size."""
     from quantsig.entropy import block_info, encode_symbols, order0_entropy
 
@@ -155,15 +157,17 @@ def size_report(name: str, codes: np.ndarray, block: bytes, theirs_nbytes: int |
             continue
         total = ideal = table = 0.0
         for s in range(0, n - n % bs, bs):  # whole blocks only
-            part = codes[s:s + bs]
+            part = codes[s : s + bs]
             b = encode_symbols(part)
             total += len(b)
             ideal += order0_entropy(part) * bs / 8
             table += block_info(b).table_nbytes
-        blocks[str(bs)] = {"overhead": total / ideal - 1 if ideal else None,
-                           "table_share": table / total if total else None, "n_blocks": n // bs}
-    blocks[str(n)] = {"overhead": rep["ours_overhead"], "table_share": info.table_nbytes / len(block),
-                      "n_blocks": 1}
+        blocks[str(bs)] = {
+            "overhead": total / ideal - 1 if ideal else None,
+            "table_share": table / total if total else None,
+            "n_blocks": n // bs,
+        }
+    blocks[str(n)] = {"overhead": rep["ours_overhead"], "table_share": info.table_nbytes / len(block), "n_blocks": 1}
     rep["blocks"] = blocks
     return rep
 
@@ -173,8 +177,9 @@ def size_verdicts(rep: dict[str, Any]) -> dict[str, bool]:
     out = {}
     for bs, row in rep["blocks"].items():
         if int(bs) >= 65536 and row["overhead"] is not None:
-            out[f"blocks {int(bs):,}: <= {'0.1' if int(bs) >= 1 << 20 else '0.5'}%"] = (
-                row["overhead"] <= (0.001 if int(bs) >= 1 << 20 else 0.005))
+            out[f"blocks {int(bs):,}: <= {'0.1' if int(bs) >= 1 << 20 else '0.5'}%"] = row["overhead"] <= (
+                0.001 if int(bs) >= 1 << 20 else 0.005
+            )
     if "zstd-19" in rep["general"]:
         out["< zstd -19"] = rep["ours_bytes"] < rep["general"]["zstd-19"]["bytes"]
     return out
@@ -236,67 +241,122 @@ def case_entropy(sizes: Sizes) -> Iterator[CaseResult]:
         def theirs_decode_coder_only() -> np.ndarray:
             return AnsCoder(compressed).decode(model, n)
 
-        t = time_interleaved({"ours_enc": ours_encode, "theirs_enc": theirs_encode,
-                              "ours_dec": ours_decode, "theirs_dec": theirs_decode,
-                              "coder_enc": theirs_encode_coder_only, "coder_dec": theirs_decode_coder_only},
-                             repeat=sizes.repeat)
-        rep = size_report(name, codes, block, compressed.nbytes,
-                          block_sizes=BLOCK_SIZES if n > 1 << 20 else (4096, 65536))
+        t = time_interleaved(
+            {
+                "ours_enc": ours_encode,
+                "theirs_enc": theirs_encode,
+                "ours_dec": ours_decode,
+                "theirs_dec": theirs_decode,
+                "coder_enc": theirs_encode_coder_only,
+                "coder_dec": theirs_decode_coder_only,
+            },
+            repeat=sizes.repeat,
+        )
+        rep = size_report(
+            name, codes, block, compressed.nbytes, block_sizes=BLOCK_SIZES if n > 1 << 20 else (4096, 65536)
+        )
         verdicts = size_verdicts(rep)
         judged = name in TARGET_SOURCES
         mps = {key: n / t[key].best / 1e6 for key in t}
         zstd19 = rep["general"].get("zstd-19", {}).get("bits")
-        size_summary = (f"{rep['ours_bits']:.4f} b/sym, H {rep['entropy_bits']:.4f} "
-                        f"(+{100 * rep['ours_overhead']:.3f}%), constriction {rep['constriction_bits']:.4f}"
-                        + (f", zstd-19 {zstd19:.3f}" if zstd19 else ""))
-        info = {"msymbols_per_s": mps, "size": rep, "size_targets": verdicts, "source": SOURCES[name][0],
-                "summary": f"{mps['ours_enc']:.0f} vs {mps['theirs_enc']:.0f} Msym/s; {size_summary}"}
-        yield speedup_row(f"{group}.encode.{name}.vs_constriction", group,
-                          ours="encode_symbols(codes) (statistics, table, rANS)",
-                          peer="bincount + Categorical + AnsCoder.encode_reverse",
-                          t_ours=t["ours_enc"], t_peer=t["theirs_enc"], target=1.0 if judged else None,
-                          condition=f"> {MIN_MSYMS:g} Msym/s" if judged else None,
-                          condition_ok=mps["ours_enc"] > MIN_MSYMS if judged else None, info=info)
-        yield speedup_row(f"{group}.decode.{name}.vs_constriction", group,
-                          ours="decode_symbols(block, n, int32)",
-                          peer="Categorical + AnsCoder.decode + offset",
-                          t_ours=t["ours_dec"], t_peer=t["theirs_dec"], target=2.0 if judged else None,
-                          condition=f"> {MIN_MSYMS:g} Msym/s" if judged else None,
-                          condition_ok=mps["ours_dec"] > MIN_MSYMS if judged else None,
-                          info={"msymbols_per_s": mps,
-                                "summary": f"{mps['ours_dec']:.0f} vs {mps['theirs_dec']:.0f} Msym/s "
-                                           f"(constriction coder only {mps['coder_dec']:.0f})"})
+        size_summary = (
+            f"{rep['ours_bits']:.4f} b/sym, H {rep['entropy_bits']:.4f} "
+            f"(+{100 * rep['ours_overhead']:.3f}%), constriction {rep['constriction_bits']:.4f}"
+            + (f", zstd-19 {zstd19:.3f}" if zstd19 else "")
+        )
+        info = {
+            "msymbols_per_s": mps,
+            "size": rep,
+            "size_targets": verdicts,
+            "source": SOURCES[name][0],
+            "summary": f"{mps['ours_enc']:.0f} vs {mps['theirs_enc']:.0f} Msym/s; {size_summary}",
+        }
+        yield speedup_row(
+            f"{group}.encode.{name}.vs_constriction",
+            group,
+            ours="encode_symbols(codes) (statistics, table, rANS)",
+            peer="bincount + Categorical + AnsCoder.encode_reverse",
+            t_ours=t["ours_enc"],
+            t_peer=t["theirs_enc"],
+            target=1.0 if judged else None,
+            condition=f"> {MIN_MSYMS:g} Msym/s" if judged else None,
+            condition_ok=mps["ours_enc"] > MIN_MSYMS if judged else None,
+            info=info,
+        )
+        yield speedup_row(
+            f"{group}.decode.{name}.vs_constriction",
+            group,
+            ours="decode_symbols(block, n, int32)",
+            peer="Categorical + AnsCoder.decode + offset",
+            t_ours=t["ours_dec"],
+            t_peer=t["theirs_dec"],
+            target=2.0 if judged else None,
+            condition=f"> {MIN_MSYMS:g} Msym/s" if judged else None,
+            condition_ok=mps["ours_dec"] > MIN_MSYMS if judged else None,
+            info={
+                "msymbols_per_s": mps,
+                "summary": f"{mps['ours_dec']:.0f} vs {mps['theirs_dec']:.0f} Msym/s "
+                f"(constriction coder only {mps['coder_dec']:.0f})",
+            },
+        )
 
 
 CASES: dict[str, Case] = {
-    "entropy": Case("entropy", "rANS blocks vs constriction ANS (speed) and zstd/lzma/zlib (size)", ROWS,
-                    case_entropy),
+    "entropy": Case("entropy", "rANS blocks vs constriction ANS (speed) and zstd/lzma/zlib (size)", ROWS, case_entropy),
 }
 
 
 def format_sizes(rows: Sequence[CaseResult]) -> str:
     """The size table: bits/symbol of ours and the peers, and the block-size overheads."""
-    reps = [(r.name.split(".")[2], r.info["size"], r.info["size_targets"]) for r in rows
-            if r.status == "ok" and "size" in r.info]
+    reps = [
+        (r.name.split(".")[2], r.info["size"], r.info["size_targets"])
+        for r in rows
+        if r.status == "ok" and "size" in r.info
+    ]
     if not reps:
         return ""
     general = sorted({g for _, rep, _ in reps for g in rep["general"]})
-    header = ["source", "H bits", "ours", "+%", "constr.", *general, "table B", "esc", *(
-        f"+% {int(b) // 1024}k" for b in (4096, 65536, 1 << 20)), "targets"]
+    header = [
+        "source",
+        "H bits",
+        "ours",
+        "+%",
+        "constr.",
+        *general,
+        "table B",
+        "esc",
+        *(f"+% {int(b) // 1024}k" for b in (4096, 65536, 1 << 20)),
+        "targets",
+    ]
     lines = [header]
     for name, rep, verdicts in reps:
         blocks = rep["blocks"]
-        lines.append([
-            name, f"{rep['entropy_bits']:.4f}", f"{rep['ours_bits']:.4f}", f"{100 * rep['ours_overhead']:.3f}",
-            f"{rep['constriction_bits']:.4f}", *(f"{rep['general'][g]['bits']:.3f}" for g in general),
-            str(rep["table_bytes"]), str(rep["escapes"]),
-            *(f"{100 * blocks[str(b)]['overhead']:.3f}" if str(b) in blocks else "-" for b in (4096, 65536, 1 << 20)),
-            ("met" if all(verdicts.values()) else "MISSED " + ", ".join(k for k, v in verdicts.items() if not v))
-            if name in TARGET_SOURCES else "-",
-        ])
+        lines.append(
+            [
+                name,
+                f"{rep['entropy_bits']:.4f}",
+                f"{rep['ours_bits']:.4f}",
+                f"{100 * rep['ours_overhead']:.3f}",
+                f"{rep['constriction_bits']:.4f}",
+                *(f"{rep['general'][g]['bits']:.3f}" for g in general),
+                str(rep["table_bytes"]),
+                str(rep["escapes"]),
+                *(
+                    f"{100 * blocks[str(b)]['overhead']:.3f}" if str(b) in blocks else "-"
+                    for b in (4096, 65536, 1 << 20)
+                ),
+                ("met" if all(verdicts.values()) else "MISSED " + ", ".join(k for k, v in verdicts.items() if not v))
+                if name in TARGET_SOURCES
+                else "-",
+            ]
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    out = ["  ".join(c.ljust(w) if i in (0, len(header) - 1) else c.rjust(w)
-                     for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in lines]
+    out = [
+        "  ".join(
+            c.ljust(w) if i in (0, len(header) - 1) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+        ).rstrip()
+        for row in lines
+    ]
     out.insert(1, "-" * max(len(x) for x in out))
     return "bits per symbol (ours: table included; constriction: payload only)\n" + "\n".join(out)
 
@@ -321,13 +381,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(format_sizes(rows))
     elapsed = time.perf_counter() - started
-    write_json(args.json, {
-        "schema": 1, "created": now_iso(), "command": " ".join(["python", "benchmarks/bench_entropy.py",
-                                                                 *(argv if argv is not None else sys.argv[1:])]),
-        "quick": bool(args.quick), "elapsed_s": elapsed, "machine": machine_info(),
-        "n_symbols": sizes.n_samples, "repeat": sizes.repeat,
-        "results": [r.to_json() for r in rows],
-    })
+    write_json(
+        args.json,
+        {
+            "schema": 1,
+            "created": now_iso(),
+            "command": " ".join(
+                ["python", "benchmarks/bench_entropy.py", *(argv if argv is not None else sys.argv[1:])]
+            ),
+            "quick": bool(args.quick),
+            "elapsed_s": elapsed,
+            "machine": machine_info(),
+            "n_symbols": sizes.n_samples,
+            "repeat": sizes.repeat,
+            "results": [r.to_json() for r in rows],
+        },
+    )
     print(f"\n{elapsed:.0f} s; wrote {args.json}")
     return 0
 

@@ -230,42 +230,61 @@ def case_uniform(sizes: Sizes) -> Iterator[CaseResult]:
         "bytes_in": int(x.nbytes),
     }
     yield speedup_row(
-        "uniform.encode.b16.vs_numpy", group,
+        "uniform.encode.b16.vs_numpy",
+        group,
         ours="UniformQuantizer(bits=16, step=2**-15).encode(x) -> uint16",
         peer="np.round(x / step).astype(np.int16)",
-        t_ours=t["ours16"], t_peer=t["np16"], target=4.0,
+        t_ours=t["ours16"],
+        t_peer=t["np16"],
+        target=4.0,
         info={**base, **enc16, "summary": _tie_summary(enc16)},
     )
     yield speedup_row(
-        "uniform.encode.b16.vs_copyto", group,
+        "uniform.encode.b16.vs_copyto",
+        group,
         ours="UniformQuantizer(bits=16, step=2**-15).encode(x) -> uint16",
         peer="np.copyto(dst, x) (float32 -> preallocated float32)",
-        t_ours=t["ours16"], t_peer=t["copyto"], target=0.8,
-        info={**base, **copy_note, "encode_over_copy_time": t["ours16"].best / t["copyto"].best,
-              "summary": f"encode/copy time {t['ours16'].best / t['copyto'].best:.2f}; "
-                         f"x.copy() {format_seconds(t['copy'].best)}"},
+        t_ours=t["ours16"],
+        t_peer=t["copyto"],
+        target=0.8,
+        info={
+            **base,
+            **copy_note,
+            "encode_over_copy_time": t["ours16"].best / t["copyto"].best,
+            "summary": f"encode/copy time {t['ours16'].best / t['copyto'].best:.2f}; "
+            f"x.copy() {format_seconds(t['copy'].best)}",
+        },
     )
     yield speedup_row(
-        "uniform.encode.unbounded.vs_numpy", group,
+        "uniform.encode.unbounded.vs_numpy",
+        group,
         ours="UniformQuantizer(step=2**-15).encode(x) -> int32",
         peer="np.round(x / step).astype(np.int32)",
-        t_ours=t["ours32"], t_peer=t["np32"], target=4.0,
+        t_ours=t["ours32"],
+        t_peer=t["np32"],
+        target=4.0,
         info={**base, **enc32, "summary": _tie_summary(enc32)},
     )
     yield speedup_row(
-        "uniform.encode.unbounded.vs_copyto", group,
+        "uniform.encode.unbounded.vs_copyto",
+        group,
         ours="UniformQuantizer(step=2**-15).encode(x) -> int32",
         peer="np.copyto(dst, x) (float32 -> preallocated float32)",
-        t_ours=t["ours32"], t_peer=t["copyto"], target=0.8,
-        info={**base, **copy_note, "encode_over_copy_time": t["ours32"].best / t["copyto"].best,
-              "summary": f"encode/copy time {t['ours32'].best / t['copyto'].best:.2f}; "
-                         f"x.copy() {format_seconds(t['copy'].best)}"},
+        t_ours=t["ours32"],
+        t_peer=t["copyto"],
+        target=0.8,
+        info={
+            **base,
+            **copy_note,
+            "encode_over_copy_time": t["ours32"].best / t["copyto"].best,
+            "summary": f"encode/copy time {t['ours32'].best / t['copyto'].best:.2f}; "
+            f"x.copy() {format_seconds(t['copy'].best)}",
+        },
     )
 
     # decode the same codes on both sides (NumPy's int16 k, ours as uint16 k + 32768)
     ours16_codes = (ref16.astype(np.int32) + 32768).astype(np.uint16)
-    dec16_equal = bool(np.array_equal(bounded.decode(ours16_codes, dtype=np.float32),
-                                      ref16.astype(np.float32) * step))
+    dec16_equal = bool(np.array_equal(bounded.decode(ours16_codes, dtype=np.float32), ref16.astype(np.float32) * step))
     dec32_equal = bool(np.array_equal(unbounded.decode(ref32, dtype=np.float32), ref32.astype(np.float32) * step))
     td = time_interleaved(
         {
@@ -277,17 +296,21 @@ def case_uniform(sizes: Sizes) -> Iterator[CaseResult]:
         repeat=sizes.repeat,
     )
     yield speedup_row(
-        "uniform.decode.b16.vs_numpy", group,
+        "uniform.decode.b16.vs_numpy",
+        group,
         ours="UniformQuantizer(bits=16, step=2**-15).decode(uint16 codes, dtype=float32)",
         peer="codes.astype(np.float32) * step (int16 codes)",
-        t_ours=td["ours16"], t_peer=td["np16"],
+        t_ours=td["ours16"],
+        t_peer=td["np16"],
         info={**base, "outputs_equal": dec16_equal, "summary": f"outputs equal: {dec16_equal}"},
     )
     yield speedup_row(
-        "uniform.decode.unbounded.vs_numpy", group,
+        "uniform.decode.unbounded.vs_numpy",
+        group,
         ours="UniformQuantizer(step=2**-15).decode(int32 codes, dtype=float32)",
         peer="codes.astype(np.float32) * step (int32 codes)",
-        t_ours=td["ours32"], t_peer=td["np32"],
+        t_ours=td["ours32"],
+        t_peer=td["np32"],
         info={**base, "outputs_equal": dec32_equal, "summary": f"outputs equal: {dec32_equal}"},
     )
 
@@ -301,7 +324,7 @@ def _import_audioop() -> ModuleType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            import audioop  # noqa: PLC0415 - optional peer; removed from the stdlib in 3.13
+            import audioop
         except ImportError as exc:
             raise Skip(f"audioop is not available ({exc}); on Python >= 3.13 pip install audioop-lts") from exc
     return audioop
@@ -343,9 +366,13 @@ def _g711_law(
     }
     if any(diffs.values()):
         for op, diff in diffs.items():
-            yield error_row(f"g711.{law}.{op}.vs_audioop", group,
-                            f"outputs differ from audioop on {diff} of {n} samples" if diff
-                            else "not timed: the other direction differs from audioop")
+            yield error_row(
+                f"g711.{law}.{op}.vs_audioop",
+                group,
+                f"outputs differ from audioop on {diff} of {n} samples"
+                if diff
+                else "not timed: the other direction differs from audioop",
+            )
         return
     t = time_interleaved(
         {
@@ -358,16 +385,24 @@ def _g711_law(
     )
     info = {"n_samples": n, "outputs_equal": True, "summary": "bit-identical to audioop"}
     yield speedup_row(
-        f"g711.{law}.encode.vs_audioop", group,
+        f"g711.{law}.encode.vs_audioop",
+        group,
         ours=f"G711Quantizer(law={law!r}, variant='audioop').encode(int16 array)",
         peer=f"audioop.lin2{fname}(bytes, 2)",
-        t_ours=t["enc"], t_peer=t["peer_enc"], target=20.0, info=dict(info),
+        t_ours=t["enc"],
+        t_peer=t["peer_enc"],
+        target=20.0,
+        info=dict(info),
     )
     yield speedup_row(
-        f"g711.{law}.decode.vs_audioop", group,
+        f"g711.{law}.decode.vs_audioop",
+        group,
         ours=f"G711Quantizer(law={law!r}, variant='audioop').decode(uint8 codes)",
         peer=f"audioop.{fname}2lin(bytes, 2)",
-        t_ours=t["dec"], t_peer=t["peer_dec"], target=1.0, info=dict(info),
+        t_ours=t["dec"],
+        t_peer=t["peer_dec"],
+        target=1.0,
+        info=dict(info),
     )
 
 
@@ -378,11 +413,7 @@ _MULAW_ROWS = ("mulaw.encode.b8.vs_numpy",)
 
 def _mulaw_numpy(x: np.ndarray, mu: float = 255.0) -> np.ndarray:
     """The textbook NumPy mu-law encoder (float32 arithmetic on float32 input)."""
-    return (
-        np.floor((np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu) + 1) / 2 * 256)
-        .clip(0, 255)
-        .astype(np.uint8)
-    )
+    return np.floor((np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu) + 1) / 2 * 256).clip(0, 255).astype(np.uint8)
 
 
 def case_mulaw(sizes: Sizes) -> Iterator[CaseResult]:
@@ -402,12 +433,19 @@ def case_mulaw(sizes: Sizes) -> Iterator[CaseResult]:
     mism = _mismatch_summary(q.encode(x), _mulaw_numpy(x))
     t = time_interleaved({"ours": lambda: q.encode(x), "peer": lambda: _mulaw_numpy(x)}, repeat=sizes.repeat)
     yield speedup_row(
-        "mulaw.encode.b8.vs_numpy", group,
+        "mulaw.encode.b8.vs_numpy",
+        group,
         ours="MuLawQuantizer(bits=8).encode(x) (mu=255, float32 x)",
         peer="np.floor((sign(x) log1p(mu|x|) / log1p(mu) + 1) / 2 * 256).clip(0, 255).astype(uint8)",
-        t_ours=t["ours"], t_peer=t["peer"], target=10.0,
-        info={"n_samples": n, "dtype": "float32", **mism,
-              "summary": f"{mism['mismatches']} code mismatches (max diff {mism['max_abs_code_diff']})"},
+        t_ours=t["ours"],
+        t_peer=t["peer"],
+        target=10.0,
+        info={
+            "n_samples": n,
+            "dtype": "float32",
+            **mism,
+            "summary": f"{mism['mismatches']} code mismatches (max diff {mism['max_abs_code_diff']})",
+        },
     )
 
 
@@ -450,24 +488,34 @@ def _lloyd_row(sizes: Sizes, x: np.ndarray, k: int) -> CaseResult:
     t = time_interleaved(
         {"ours": lambda: ours.fit(x), "peer": lambda: peer.fit(x2)},
         repeat=sizes.slow_repeat,
-        warmups={"ours": lambda: LloydMaxQuantizer(k).fit(x[:20_000]),
-                 "peer": lambda: KMeans(n_clusters=k, n_init=1, random_state=0).fit(x2[:20_000])},
+        warmups={
+            "ours": lambda: LloydMaxQuantizer(k).fit(x[:20_000]),
+            "peer": lambda: KMeans(n_clusters=k, n_init=1, random_state=0).fit(x2[:20_000]),
+        },
         budget_s=sizes.slow_budget_s,
     )
     mse_ours = _nearest_level_mse(x, ours.levels_)
     mse_peer = _nearest_level_mse(x, peer.cluster_centers_)
     return speedup_row(
-        f"lloydmax.fit.L{k}.vs_sklearn", "lloydmax",
+        f"lloydmax.fit.L{k}.vs_sklearn",
+        "lloydmax",
         ours=f"LloydMaxQuantizer({k}).fit(x)",
         peer=f"KMeans(n_clusters={k}, n_init=1, random_state=0).fit(x[:, None])",
-        t_ours=t["ours"], t_peer=t["peer"], target=20.0,
-        condition="MSE <= sklearn", condition_ok=mse_ours <= mse_peer,
+        t_ours=t["ours"],
+        t_peer=t["peer"],
+        target=20.0,
+        condition="MSE <= sklearn",
+        condition_ok=mse_ours <= mse_peer,
         info={
-            "n_samples": n, "levels": k, "mse_ours": mse_ours, "mse_sklearn": mse_peer,
+            "n_samples": n,
+            "levels": k,
+            "mse_ours": mse_ours,
+            "mse_sklearn": mse_peer,
             "sklearn_inertia_per_sample": float(peer.inertia_) / n,
-            "iterations_ours": int(ours.n_iter_), "iterations_sklearn": int(peer.n_iter_),
+            "iterations_ours": int(ours.n_iter_),
+            "iterations_sklearn": int(peer.n_iter_),
             "summary": f"MSE ours {mse_ours:.6g} vs sklearn {mse_peer:.6g} "
-                       f"({100 * (mse_peer / mse_ours - 1):+.2f}% for sklearn)",
+            f"({100 * (mse_peer / mse_ours - 1):+.2f}% for sklearn)",
         },
     )
 
@@ -485,14 +533,14 @@ _VQ_ROWS = tuple(
 def _import_kmeans_vq() -> type:
     try:
         from quantsig.quantizers.kmeans import KMeansVectorQuantizer
-    except Exception as exc:  # noqa: BLE001 - the module is being written; any failure skips
+    except Exception as exc:
         raise Skip(f"KMeansVectorQuantizer is not importable yet ({type(exc).__name__}: {exc})") from exc
     return KMeansVectorQuantizer
 
 
 def _import_faiss() -> ModuleType | None:
     try:
-        import faiss  # noqa: PLC0415 - optional peer
+        import faiss
     except ImportError:
         return None
     faiss.omp_set_num_threads(1)
@@ -557,16 +605,20 @@ def _vq_rows(
         tf = time_interleaved(
             {"ours": lambda: ours.fit(train), "peer": lambda: peer.fit(train)},
             repeat=sizes.slow_repeat,
-            warmups={"ours": lambda: quantizer_cls(k, dim=d, random_state=0).fit(tiny),
-                     "peer": lambda: KMeans(n_clusters=k, n_init=1, random_state=0).fit(tiny)},
+            warmups={
+                "ours": lambda: quantizer_cls(k, dim=d, random_state=0).fit(tiny),
+                "peer": lambda: KMeans(n_clusters=k, n_init=1, random_state=0).fit(tiny),
+            },
             budget_s=sizes.slow_budget_s,
         )
     same_codebook = bool(np.array_equal(ours.codebook_, peer.cluster_centers_.astype(np.float64)))
     yield speedup_row(
-        f"vq.fit.d{d}.vs_sklearn", group,
+        f"vq.fit.d{d}.vs_sklearn",
+        group,
         ours=f"KMeansVectorQuantizer({k}, dim={d}, random_state=0).fit(train)",
         peer=f"KMeans(n_clusters={k}, n_init=1, random_state=0, algorithm='lloyd').fit(train)",
-        t_ours=tf["ours"], t_peer=tf["peer"],
+        t_ours=tf["ours"],
+        t_peer=tf["peer"],
         info={**base, "same_codebook": same_codebook, "summary": f"identical codebook: {same_codebook}"},
     )
 
@@ -579,29 +631,43 @@ def _vq_rows(
         index = faiss.IndexFlatL2(d)
         index.add(cb32)
         fns["faiss"] = lambda: index.search(x, 1)
-    te = time_interleaved(fns, repeat=sizes.slow_repeat, warmups={"sklearn": lambda: peer.predict(x[:10_000])},
-                          budget_s=sizes.slow_budget_s)
+    te = time_interleaved(
+        fns,
+        repeat=sizes.slow_repeat,
+        warmups={"sklearn": lambda: peer.predict(x[:10_000])},
+        budget_s=sizes.slow_budget_s,
+    )
     codes = ours.encode(x)[:, 0].astype(np.int64)
     vs_sk = _tie_report(x, ours.codebook_, codes, peer.predict(x))
     yield speedup_row(
-        f"vq.encode.d{d}.vs_sklearn", group,
+        f"vq.encode.d{d}.vs_sklearn",
+        group,
         ours=f"KMeansVectorQuantizer({k}, dim={d}).encode(x)",
         peer="KMeans.predict(x) (same float32 codebook)",
-        t_ours=te["ours"], t_peer=te["sklearn"],
-        info={**base, **vs_sk, "summary": f"{vs_sk['mismatches']} code mismatches "
-                                          f"({vs_sk['not_near_tie']} not near-ties)"},
+        t_ours=te["ours"],
+        t_peer=te["sklearn"],
+        info={
+            **base,
+            **vs_sk,
+            "summary": f"{vs_sk['mismatches']} code mismatches ({vs_sk['not_near_tie']} not near-ties)",
+        },
     )
     if index is None:
         yield skipped_row(f"vq.encode.d{d}.vs_faiss", group, "faiss is not installed (pip install faiss-cpu)")
         return
     vs_faiss = _tie_report(x, ours.codebook_, codes, index.search(x, 1)[1][:, 0])
     yield speedup_row(
-        f"vq.encode.d{d}.vs_faiss", group,
+        f"vq.encode.d{d}.vs_faiss",
+        group,
         ours=f"KMeansVectorQuantizer({k}, dim={d}).encode(x)",
         peer=f"faiss.IndexFlatL2({d}).search(x, 1) (same float32 codebook)",
-        t_ours=te["ours"], t_peer=te["faiss"],
-        info={**base, **vs_faiss, "summary": f"{vs_faiss['mismatches']} code mismatches "
-                                             f"({vs_faiss['not_near_tie']} not near-ties)"},
+        t_ours=te["ours"],
+        t_peer=te["faiss"],
+        info={
+            **base,
+            **vs_faiss,
+            "summary": f"{vs_faiss['mismatches']} code mismatches ({vs_faiss['not_near_tie']} not near-ties)",
+        },
     )
 
 
@@ -665,7 +731,7 @@ def _subject_call(subject: str, rng: np.random.Generator) -> Callable[[], object
     elif subject == "kmeans-vq":
         try:
             from quantsig.quantizers.kmeans import KMeansVectorQuantizer
-        except Exception as exc:  # noqa: BLE001 - the module may be unfinished
+        except Exception as exc:
             raise Skip(f"KMeansVectorQuantizer is not importable yet ({type(exc).__name__}: {exc})") from exc
         codebook = rng.standard_normal((16, 2)).tolist()
         q = KMeansVectorQuantizer.from_config({"id": "kmeans-vq", "levels": 16, "dim": 2, "codebook_": codebook})
@@ -791,8 +857,10 @@ def _compile_row(subject: str, phase: str, probe: dict[str, Any], isolated: bool
     if phase == "cold" and slowest:
         summary += "; slowest: " + ", ".join(f"{k} {format_seconds(s)}" for k, s in slowest[:2])
     if phase == "warm":
-        summary += (f"; imports: numba {format_seconds(imports['import_numba_s'])}, "
-                    f"quantsig {format_seconds(imports['import_quantsig_s'])}")
+        summary += (
+            f"; imports: numba {format_seconds(imports['import_numba_s'])}, "
+            f"quantsig {format_seconds(imports['import_quantsig_s'])}"
+        )
     reference = subject in _REFERENCE_SUBJECTS
     return CaseResult(
         name=name,
@@ -803,9 +871,15 @@ def _compile_row(subject: str, phase: str, probe: dict[str, Any], isolated: bool
         peer_s=COLD_BUDGET_S if phase == "cold" else WARM_BUDGET_S,
         kind="budget",
         target=None if reference else 1.0,
-        info={**imports, "first_call_all_runs_s": runs, "second_call_s": res["second_s"],
-              "slowest_compiles": slowest, "isolated": isolated, "reference_only": reference,
-              "summary": summary},
+        info={
+            **imports,
+            "first_call_all_runs_s": runs,
+            "second_call_s": res["second_s"],
+            "slowest_compiles": slowest,
+            "isolated": isolated,
+            "reference_only": reference,
+            "summary": summary,
+        },
     )
 
 

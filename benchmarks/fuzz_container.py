@@ -45,8 +45,11 @@ def corpus() -> list[tuple[bytes, np.ndarray]]:
         quantsig.compress(np.stack([pcm, pcm // 2 + 7], axis=1), lossless=True, frame_size=300),
         quantsig.compress(quantsig.G711Quantizer().quantize(pcm), lossless=True),
         quantsig.compress(pcm, max_abs_error=9, frame_size=256),
-        quantsig.compress(np.cumsum(x.ravel()).astype(np.float32) + np.float32(3e6) * (np.arange(1280) % 97 == 5),
-                          max_abs_error=0.02, frame_size=640),
+        quantsig.compress(
+            np.cumsum(x.ravel()).astype(np.float32) + np.float32(3e6) * (np.arange(1280) % 97 == 5),
+            max_abs_error=0.02,
+            frame_size=640,
+        ),
     ]
     return [(f, quantsig.decompress(f)) for f in files]
 
@@ -85,8 +88,21 @@ def _recrc_header(blob: bytes, rng: np.random.Generator) -> bytes:
 
 def mutate(blob: bytes, other: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
     b = bytearray(blob)
-    kind = rng.choice(["flip", "bytes", "truncate", "insert", "length", "splice", "zero",
-                       "payload+crc", "payload+crc", "payload+crc", "header+crc"])
+    kind = rng.choice(
+        [
+            "flip",
+            "bytes",
+            "truncate",
+            "insert",
+            "length",
+            "splice",
+            "zero",
+            "payload+crc",
+            "payload+crc",
+            "payload+crc",
+            "header+crc",
+        ]
+    )
     if kind == "payload+crc":
         return str(kind), _recrc_frame(blob, rng)
     if kind == "header+crc":
@@ -143,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         except CorruptFileError:
             outcomes["CorruptFileError"] += 1
             continue
-        except Exception as e:  # noqa: BLE001 - the point is to catch anything else
+        except Exception as e:
             outcomes[f"{type(e).__name__}"] += 1
             failures.append({"iteration": k, "kind": kind, "error": f"{type(e).__name__}: {e}"})
             continue
@@ -159,10 +175,18 @@ def main(argv: list[str] | None = None) -> int:
             outcomes["forged, decoded to other values"] += 1
         else:
             outcomes["WRONG DATA"] += 1
-            failures.append({"iteration": k, "kind": kind, "error": "checksums missed damage: decoded to a different array"})
+            failures.append(
+                {"iteration": k, "kind": kind, "error": "checksums missed damage: decoded to a different array"}
+            )
     dt = time.perf_counter() - t0
-    summary = {"mutations": args.n, "seed": args.seed, "seconds": round(dt, 1), "outcomes": dict(outcomes),
-               "failures": failures[:20], "n_failures": len(failures)}
+    summary = {
+        "mutations": args.n,
+        "seed": args.seed,
+        "seconds": round(dt, 1),
+        "outcomes": dict(outcomes),
+        "failures": failures[:20],
+        "n_failures": len(failures),
+    }
     print(json.dumps(summary, indent=2))
     if args.json:
         with open(args.json, "w") as f:

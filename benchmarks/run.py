@@ -22,19 +22,24 @@ from pathlib import Path
 # One core, for us and for the peers alike: this must happen before NumPy, Numba,
 # scikit-learn or faiss are imported (they size their thread pools at import time).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import THREAD_ENV  # noqa: E402  (stdlib-only module)
+from _common import THREAD_ENV
 
 os.environ.update(THREAD_ENV)
 
-import argparse  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import subprocess
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from typing import Any
 
-from _common import (  # noqa: E402
+import bench_entropy as be
+import bench_quantizers as bq
+import bench_rd as brd
+import bench_stream as bs
+import bench_weights as bw
+from _common import (
     CaseResult,
     Skip,
     error_row,
@@ -44,12 +49,6 @@ from _common import (  # noqa: E402
     skipped_row,
     write_json,
 )
-
-import bench_entropy as be  # noqa: E402
-import bench_quantizers as bq  # noqa: E402
-import bench_rd as brd  # noqa: E402
-import bench_stream as bs  # noqa: E402
-import bench_weights as bw  # noqa: E402
 
 CASES = {**bq.CASES, **be.CASES, **bs.CASES, **brd.CASES, **bw.CASES}
 
@@ -63,12 +62,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="benchmarks/run.py",
         description="Side-by-side, single-core benchmarks of quantsig against its peers.",
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes and few repeats (a smoke run, not a measurement)")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help=f"run only these case groups ({', '.join(CASES)}); repeatable or comma-separated")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
-                        help="where to write the results (default: benchmarks/results/latest.json)")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes and few repeats (a smoke run, not a measurement)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"run only these case groups ({', '.join(CASES)}); repeatable or comma-separated",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        metavar="PATH",
+        help="where to write the results (default: benchmarks/results/latest.json)",
+    )
     args = parser.parse_args(argv)
     groups = [g.strip() for item in args.only for g in item.split(",") if g.strip()]
     unknown = [g for g in groups if g not in CASES]
@@ -90,7 +100,7 @@ def run_case(case: bq.Case, sizes: bq.Sizes) -> list[CaseResult]:
         done = {r.name for r in rows}
         rows += [skipped_row(name, case.group, str(exc)) for name in case.rows if name not in done]
         print(f"  skipped: {exc}", file=sys.stderr, flush=True)
-    except Exception as exc:  # noqa: BLE001 - one failing case must not hide the others
+    except Exception as exc:
         traceback.print_exc()
         done = {r.name for r in rows}
         reason = f"{type(exc).__name__}: {exc}"
@@ -103,7 +113,11 @@ def git_revision() -> str | None:
     try:
         proc = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=10, check=False,
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -129,8 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = bq.QUICK if args.quick else bq.FULL
     if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
-        warnings.warn("NUMBA_DISABLE_JIT is set: quantsig's kernels run as plain Python and "
-                      "these numbers mean nothing", RuntimeWarning, stacklevel=1)
+        warnings.warn(
+            "NUMBA_DISABLE_JIT is set: quantsig's kernels run as plain Python and these numbers mean nothing",
+            RuntimeWarning,
+            stacklevel=1,
+        )
     started = time.perf_counter()
     rows: list[CaseResult] = []
     for group in args.groups:
@@ -143,9 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(format_table(rows))
     summary = summarize(rows)
-    print(f"\n{summary['n_ok']} measured, {summary['n_skipped']} skipped, {summary['n_error']} errors; "
-          f"targets met {len(summary['targets_met'])}, missed {len(summary['targets_missed'])}; "
-          f"{elapsed:.0f} s{' (quick sizes: a smoke run, not a measurement)' if args.quick else ''}")
+    print(
+        f"\n{summary['n_ok']} measured, {summary['n_skipped']} skipped, {summary['n_error']} errors; "
+        f"targets met {len(summary['targets_met'])}, missed {len(summary['targets_missed'])}; "
+        f"{elapsed:.0f} s{' (quick sizes: a smoke run, not a measurement)' if args.quick else ''}"
+    )
     payload = {
         "schema": SCHEMA_VERSION,
         "created": now_iso(),
@@ -157,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine_info(),
         "sizes": bq.sizes_dict(sizes),
         "ratio_convention": "higher is better for quantsig: peer_s / ours_s (kind='speedup'), "
-                            "budget_s / ours_s (kind='budget')",
+        "budget_s / ours_s (kind='budget')",
         "results": [r.to_json() for r in rows],
         "summary": summary,
     }

@@ -71,8 +71,16 @@ def run_mode(name: str, wav: Path, out: Path, pcm: np.ndarray, **mode) -> dict:
     if "max_abs_error" in mode:
         assert max_err <= mode["max_abs_error"], f"max error {max_err} > {mode['max_abs_error']}"
     size = qsg.stat().st_size
-    return {"name": name, "path": qsg, "bytes": size, "bps": 8 * size / pcm.size, "max_err": max_err,
-            "snr": stats.snr_db, "t_enc": t_enc, "t_dec": t_dec}
+    return {
+        "name": name,
+        "path": qsg,
+        "bytes": size,
+        "bps": 8 * size / pcm.size,
+        "max_err": max_err,
+        "snr": stats.snr_db,
+        "t_enc": t_enc,
+        "t_dec": t_dec,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,11 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     assert results[2]["bps"] <= 4.0 + 1e-9 or seconds > 10, "4-bit file above 4 bits/sample"
 
-    print(f"{'mode':<9} {'bytes':>9} {'vs WAV':>7} {'vs FLAC':>8} {'bits/smp':>9} {'max err':>8} "
-          f"{'SNR dB':>7} {'encode s':>9} {'decode s':>9}")
+    print(
+        f"{'mode':<9} {'bytes':>9} {'vs WAV':>7} {'vs FLAC':>8} {'bits/smp':>9} {'max err':>8} "
+        f"{'SNR dB':>7} {'encode s':>9} {'decode s':>9}"
+    )
     for r in results:
-        print(f"{r['name']:<9} {r['bytes']:>9,} {wav_bytes / r['bytes']:>6.2f}x {flac / r['bytes']:>7.2f}x "
-              f"{r['bps']:>9.3f} {r['max_err']:>8d} {r['snr']:>7.2f} {r['t_enc']:>9.3f} {r['t_dec']:>9.3f}")
+        print(
+            f"{r['name']:<9} {r['bytes']:>9,} {wav_bytes / r['bytes']:>6.2f}x {flac / r['bytes']:>7.2f}x "
+            f"{r['bps']:>9.3f} {r['max_err']:>8d} {r['snr']:>7.2f} {r['t_enc']:>9.3f} {r['t_dec']:>9.3f}"
+        )
     print()
     print("checked: lossless bit exact, max-error file within 4 LSBs")
     print(f"outputs (WAV, .qsg files, decoded WAVs) in {out}")

@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     state = save_npz(clf, npz)
     n_weights = sum(v.size for v in state.values())
     base = accuracy(clf, state, x_test, y_test)
-    print(f"digits MLP 64-128-64-10: {n_weights:,} values, trained in {time.perf_counter() - t0:.1f} s, "
-          f"float32 test accuracy {base:.2f} %  -> {npz.name}")
+    print(
+        f"digits MLP 64-128-64-10: {n_weights:,} values, trained in {time.perf_counter() - t0:.1f} s, "
+        f"float32 test accuracy {base:.2f} %  -> {npz.name}"
+    )
 
     rows = []
     for label, kwargs in SETTINGS:
@@ -104,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         report.to_csv(out / f"model-{label}-report.csv")
         rows.append((label, kwargs, acc, bpw, seconds))
         print()
-        print(f"== {label} {kwargs}: accuracy {acc:.2f} % ({acc - base:+.2f}), "
-              f"{bpw:.3f} bits/weight written, {archive.stat().st_size:,} bytes, {seconds:.2f} s -> {archive.name}")
+        print(
+            f"== {label} {kwargs}: accuracy {acc:.2f} % ({acc - base:+.2f}), "
+            f"{bpw:.3f} bits/weight written, {archive.stat().st_size:,} bytes, {seconds:.2f} s -> {archive.name}"
+        )
         print(report)
 
     print()

@@ -43,9 +43,9 @@ from quantsig.plot import plot_error_histogram, plot_rd, plot_snr
 MAX_1960 = {2: 0.3634, 4: 0.1175, 8: 0.03454, 16: 0.009497, 32: 0.002499}
 
 #: Normalized second moments G of the best known lattice cells (Conway & Sloane, SPLAG ch. 2 and 21).
-G_CUBE = 1.0 / 12.0                           # any dimension: the scalar quantizer
-G_HEXAGON = 5.0 / (36.0 * math.sqrt(3.0))     # A2, dim 2: 0.080188
-G_D4 = 13.0 / (120.0 * math.sqrt(2.0))        # D4, dim 4: 0.076603
+G_CUBE = 1.0 / 12.0  # any dimension: the scalar quantizer
+G_HEXAGON = 5.0 / (36.0 * math.sqrt(3.0))  # A2, dim 2: 0.080188
+G_D4 = 13.0 / (120.0 * math.sqrt(2.0))  # D4, dim 4: 0.076603
 G_BEST = {1: G_CUBE, 2: G_HEXAGON, 4: G_D4}
 
 
@@ -54,8 +54,10 @@ G_BEST = {1: G_CUBE, 2: G_HEXAGON, 4: G_D4}
 
 def md_table(header: list[str], rows: list[list[object]]) -> str:
     """A GitHub Markdown table; the first column left-aligned, the others right-aligned."""
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -85,20 +87,52 @@ def lloyd_max_table(x: np.ndarray, out: Path) -> None:
         fitted = quantsig.LloydMaxQuantizer(levels).fit(x)
         on_data = metrics.mse(x, fitted.quantize(x))
         pd = theory.panter_dite_distortion(norm, levels)
-        rows.append([levels, int(math.log2(levels)), f"{published:.4g}", f"{exact:.5g}",
-                     f"{100 * (exact / published - 1):+.2f} %", f"{on_data:.5g}", f"{pd:.5g}",
-                     f"{db(pd / exact):+.2f}"])
+        rows.append(
+            [
+                levels,
+                int(math.log2(levels)),
+                f"{published:.4g}",
+                f"{exact:.5g}",
+                f"{100 * (exact / published - 1):+.2f} %",
+                f"{on_data:.5g}",
+                f"{pd:.5g}",
+                f"{db(pd / exact):+.2f}",
+            ]
+        )
         bits = math.log2(levels)
-        plot_rows += [{"quantizer": "Lloyd-Max, N(0,1)", "rate": bits, "mse": exact},
-                      {"quantizer": f"Lloyd-Max fitted on {x.size:,} samples", "rate": bits, "mse": on_data},
-                      {"quantizer": "Panter-Dite asymptote", "rate": bits, "mse": pd}]
-    print(md_table(["levels L", "bits", "Max (1960)", "fit_distribution(norm)", "vs Max",
-                    f"fit(x), n = {x.size:,}", "Panter-Dite", "PD above LM (dB)"], rows))
-    print("\nThe MSE of fit(x) is measured on the same samples it was fitted on. Max's 32-level "
-          "entry is 0.23 % below the exact fixed point (0.0025047, also found by a plain Lloyd "
-          "iteration on the closed-form Gaussian centroids): his table's precision.")
-    plot_rd(plot_rows, y="mse", bound="gaussian", variance=1.0, path=out / "lloyd_max.png",
-            title="Lloyd-Max on N(0,1): MSE at log2(L) bits/sample (fixed rate)")
+        plot_rows += [
+            {"quantizer": "Lloyd-Max, N(0,1)", "rate": bits, "mse": exact},
+            {"quantizer": f"Lloyd-Max fitted on {x.size:,} samples", "rate": bits, "mse": on_data},
+            {"quantizer": "Panter-Dite asymptote", "rate": bits, "mse": pd},
+        ]
+    print(
+        md_table(
+            [
+                "levels L",
+                "bits",
+                "Max (1960)",
+                "fit_distribution(norm)",
+                "vs Max",
+                f"fit(x), n = {x.size:,}",
+                "Panter-Dite",
+                "PD above LM (dB)",
+            ],
+            rows,
+        )
+    )
+    print(
+        "\nThe MSE of fit(x) is measured on the same samples it was fitted on. Max's 32-level "
+        "entry is 0.23 % below the exact fixed point (0.0025047, also found by a plain Lloyd "
+        "iteration on the closed-form Gaussian centroids): his table's precision."
+    )
+    plot_rd(
+        plot_rows,
+        y="mse",
+        bound="gaussian",
+        variance=1.0,
+        path=out / "lloyd_max.png",
+        title="Lloyd-Max on N(0,1): MSE at log2(L) bits/sample (fixed rate)",
+    )
 
 
 # ------------------------------------------------------------------------------ b. 6.02 dB per bit
@@ -110,8 +144,10 @@ def six_db_per_bit(x: np.ndarray, u: np.ndarray, out: Path) -> None:
     cases = {
         "uniform data in [-1, 1)": (u, lambda b: quantsig.UniformQuantizer(bits=b, lo=-1.0, hi=1.0, mode="midrise")),
         "Gaussian, range = data min..max": (x, lambda b: quantsig.UniformQuantizer(bits=b, mode="midrise").fit(x)),
-        "Gaussian, +-4 sigma (clipped)": (x, lambda b: quantsig.UniformQuantizer(bits=b, lo=-4.0, hi=4.0,
-                                                                                  mode="midrise", clip=True)),
+        "Gaussian, +-4 sigma (clipped)": (
+            x,
+            lambda b: quantsig.UniformQuantizer(bits=b, lo=-4.0, hi=4.0, mode="midrise", clip=True),
+        ),
     }
     snr: dict[str, list[float]] = {}
     plot_rows: list[dict] = []
@@ -128,11 +164,15 @@ def six_db_per_bit(x: np.ndarray, u: np.ndarray, out: Path) -> None:
         s = np.array(snr[label])
         slope_all = np.polyfit(bits, s, 1)[0]
         slope_hi = np.polyfit(bits[3:], s[3:], 1)[0]
-        print(f"- {label}: least-squares slope {slope_all:.3f} dB/bit over b = 1..12, "
-              f"{slope_hi:.3f} dB/bit over b = 4..12; SNR - 6.02 b at b = 8: {s[7] - 6.0206 * 8:+.2f} dB")
-    print("\nOn uniform data the cells tile the range and SNR = 6.02 b dB exactly. On Gaussian data the "
-          "slope is the same while nothing overloads (offset 10 log10(12 sigma^2 / range^2)); a fixed "
-          "+-4 sigma range stops gaining once the clipped tails dominate the error (b >= 9).")
+        print(
+            f"- {label}: least-squares slope {slope_all:.3f} dB/bit over b = 1..12, "
+            f"{slope_hi:.3f} dB/bit over b = 4..12; SNR - 6.02 b at b = 8: {s[7] - 6.0206 * 8:+.2f} dB"
+        )
+    print(
+        "\nOn uniform data the cells tile the range and SNR = 6.02 b dB exactly. On Gaussian data the "
+        "slope is the same while nothing overloads (offset 10 log10(12 sigma^2 / range^2)); a fixed "
+        "+-4 sigma range stops gaining once the clipped tails dominate the error (b >= 9)."
+    )
     plot_snr(plot_rows, path=out / "six_db_per_bit.png", title="Uniform quantizer, fixed rate: 6.02 dB per bit")
 
 
@@ -155,21 +195,47 @@ def ecsq_gap(x: np.ndarray, rates: list[float], out: Path) -> None:
             j = by[lab][i]
             cells += [f"{res['rate'][j]:.3f}", f"{res['snr_db'][j]:.2f}", f"{gap_bits[j]:.3f}", f"{gap_db[j]:.2f}"]
         rows.append(cells)
-    print(md_table(["target bits", "uniform: rate", "SNR dB", "gap bits", "gap dB",
-                    "ECSQ: rate", "SNR dB", "gap bits", "gap dB"], rows))
+    print(
+        md_table(
+            [
+                "target bits",
+                "uniform: rate",
+                "SNR dB",
+                "gap bits",
+                "gap dB",
+                "ECSQ: rate",
+                "SNR dB",
+                "gap bits",
+                "gap dB",
+            ],
+            rows,
+        )
+    )
     u, e = by["uniform + rANS"][-1], by["ECSQ"][-1]
-    print(f"\nTheory (high rate): {theory.ECSQ_GAP_BITS:.4f} bit = {theory.ECSQ_GAP_DB:.3f} dB. "
-          f"Rate is the bytes written; R(D) = 1/2 log2(var/D) with var = {var:.5f}, the data's variance.")
-    print(f"At {rates[-1]:g} bits, counting the entropy of the codes instead of the bytes written, the gaps are "
-          f"{gap_bits_h[u]:.4f} bit (uniform) and {gap_bits_h[e]:.4f} bit (ECSQ); the bytes add "
-          f"{res['rate'][u] - res['entropy'][u]:.4f} and {res['rate'][e] - res['entropy'][e]:.4f} bit/sample "
-          "(ECSQ stores its thresholds and levels in the file, the uniform quantizer only its step).")
+    print(
+        f"\nTheory (high rate): {theory.ECSQ_GAP_BITS:.4f} bit = {theory.ECSQ_GAP_DB:.3f} dB. "
+        f"Rate is the bytes written; R(D) = 1/2 log2(var/D) with var = {var:.5f}, the data's variance."
+    )
+    print(
+        f"At {rates[-1]:g} bits, counting the entropy of the codes instead of the bytes written, the gaps are "
+        f"{gap_bits_h[u]:.4f} bit (uniform) and {gap_bits_h[e]:.4f} bit (ECSQ); the bytes add "
+        f"{res['rate'][u] - res['entropy'][u]:.4f} and {res['rate'][e] - res['entropy'][e]:.4f} bit/sample "
+        "(ECSQ stores its thresholds and levels in the file, the uniform quantizer only its step)."
+    )
     low = [i for i, r in enumerate(rates) if r <= 1.0]
-    better = [f"{rates[i]:g} bit: {res['snr_db'][by['ECSQ'][i]] - res['snr_db'][by['uniform + rANS'][i]]:+.2f} dB"
-              for i in low]
+    better = [
+        f"{rates[i]:g} bit: {res['snr_db'][by['ECSQ'][i]] - res['snr_db'][by['uniform + rANS'][i]]:+.2f} dB"
+        for i in low
+    ]
     print("ECSQ minus uniform SNR at low rate: " + ", ".join(better) + ".")
-    plot_rd(res, bound="gaussian", variance=var, ecsq_gap=True, path=out / "ecsq_gap.png",
-            title=f"Unit Gaussian, n = {x.size:,}: uniform + rANS and ECSQ")
+    plot_rd(
+        res,
+        bound="gaussian",
+        variance=var,
+        ecsq_gap=True,
+        path=out / "ecsq_gap.png",
+        title=f"Unit Gaussian, n = {x.size:,}: uniform + rANS and ECSQ",
+    )
 
 
 # ------------------------------------------------------------------------------ d. VQ gains
@@ -182,7 +248,7 @@ def split_vectors(x: np.ndarray, dim: int, sizes: list[int]) -> tuple[list[np.nd
     v = x.reshape(-1, dim)
     order = np.random.default_rng(0).permutation(v.shape[0])
     sizes = [min(m, v.shape[0] // 2) for m in sizes]
-    return [v[np.sort(order[:m])] for m in sizes], v[np.sort(order[max(sizes):])]
+    return [v[np.sort(order[:m])] for m in sizes], v[np.sort(order[max(sizes) :])]
 
 
 def lloyd_refine(codebook: np.ndarray, train: np.ndarray, iters: int) -> quantsig.Quantizer:
@@ -231,30 +297,66 @@ def vq_gains(x: np.ndarray, u: np.ndarray, per_codeword: list[int], hex_iters: i
                 r, c = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
                 start = np.stack([-1 + (c + 0.25 + 0.5 * (r % 2)) * 2 / side, -1 + (r + 0.5) * 2 / side], -1)
                 q = lloyd_refine(start.reshape(-1, 2), trains[0], hex_iters)
-                found.append((f"Lloyd from a staggered grid ({hex_iters} it.), {trains[0].shape[0]:,} training vectors",
-                              q, trains[0]))
+                found.append(
+                    (
+                        f"Lloyd from a staggered grid ({hex_iters} it.), {trains[0].shape[0]:,} training vectors",
+                        q,
+                        trains[0],
+                    )
+                )
             d_sq = metrics.mse(test, scalar.quantize(test))
             for how, q, train in found:
                 d_test = metrics.mse(test, q.quantize(test))
                 in_sample = db(metrics.mse(train, scalar.quantize(train)) / metrics.mse(train, q.quantize(train)))
-                rows.append([data_name, dim, k, bits, how, f"{d_sq:.5g}", f"{d_test:.5g}",
-                             f"{db(d_sq / d_test):+.3f}", f"{in_sample:+.3f}", theory_gain])
-    print(md_table(["data", "dim", "codewords", "bits/sample", "VQ", "scalar MSE", "VQ MSE",
-                    "gain dB (held out)", "gain dB (on its training vectors)", "high-rate theory dB"], rows))
-    print("\nScalar quantizer at the same fixed rate: the uniform quantizer whose cells tile [-1, 1) "
-          "for uniform data (optimal there), Lloyd-Max for Gaussian data. VQ: KMeansVectorQuantizer "
-          "(k-means++ and Lloyd, random_state=0) trained on a random subset of the vectors, "
-          f"{' or '.join(str(m) for m in per_codeword)} per codeword (at most half of them); every "
-          "MSE is measured on the vectors no training set holds. Theory: G = 1/12 (cube), 0.080188 "
-          "(hexagon), 0.076603 (D4), and Zador's high-rate constant for the Gaussian shape.")
-    print("\nThe measured gains are smaller than the asymptotic ones: 256 codewords are far from high "
-          "resolution (in 4-D they are 4 per axis, so almost every cell touches the boundary of the "
-          "cube, where a lattice cell does not fit); k-means from a random start settles in a "
-          "disordered local optimum rather than a lattice (the same Lloyd iteration started from a "
-          "staggered, hexagon-like grid does better); its training set is small enough to "
-          "overfit by more than the space-filling gain (compare the two gain columns); and at 16 "
-          "levels Lloyd-Max is already better than its Panter-Dite asymptote, which shrinks the "
-          "Gaussian gain.")
+                rows.append(
+                    [
+                        data_name,
+                        dim,
+                        k,
+                        bits,
+                        how,
+                        f"{d_sq:.5g}",
+                        f"{d_test:.5g}",
+                        f"{db(d_sq / d_test):+.3f}",
+                        f"{in_sample:+.3f}",
+                        theory_gain,
+                    ]
+                )
+    print(
+        md_table(
+            [
+                "data",
+                "dim",
+                "codewords",
+                "bits/sample",
+                "VQ",
+                "scalar MSE",
+                "VQ MSE",
+                "gain dB (held out)",
+                "gain dB (on its training vectors)",
+                "high-rate theory dB",
+            ],
+            rows,
+        )
+    )
+    print(
+        "\nScalar quantizer at the same fixed rate: the uniform quantizer whose cells tile [-1, 1) "
+        "for uniform data (optimal there), Lloyd-Max for Gaussian data. VQ: KMeansVectorQuantizer "
+        "(k-means++ and Lloyd, random_state=0) trained on a random subset of the vectors, "
+        f"{' or '.join(str(m) for m in per_codeword)} per codeword (at most half of them); every "
+        "MSE is measured on the vectors no training set holds. Theory: G = 1/12 (cube), 0.080188 "
+        "(hexagon), 0.076603 (D4), and Zador's high-rate constant for the Gaussian shape."
+    )
+    print(
+        "\nThe measured gains are smaller than the asymptotic ones: 256 codewords are far from high "
+        "resolution (in 4-D they are 4 per axis, so almost every cell touches the boundary of the "
+        "cube, where a lattice cell does not fit); k-means from a random start settles in a "
+        "disordered local optimum rather than a lattice (the same Lloyd iteration started from a "
+        "staggered, hexagon-like grid does better); its training set is small enough to "
+        "overfit by more than the space-filling gain (compare the two gain columns); and at 16 "
+        "levels Lloyd-Max is already better than its Panter-Dite asymptote, which shrinks the "
+        "Gaussian gain."
+    )
 
 
 # ------------------------------------------------------------------------------ e. presets
@@ -275,22 +377,31 @@ def presets(x: np.ndarray, bits: list[int], out: Path) -> None:
             cells.append(f"{res['snr_db'][j]:.2f} @ {res['rate'][j]:.3f} ({gap[j]:+.3f})")
         rows.append(cells)
     print(md_table(["bits", "R(D) SNR"] + names, rows))
-    print("\nEach cell: SNR in dB @ bits/sample written (gap to the Gaussian R(D) in bits, "
-          "rate - 1/2 log2(var/MSE)). The full table (entropy, max error, timings) is in rd.csv.")
+    print(
+        "\nEach cell: SNR in dB @ bits/sample written (gap to the Gaussian R(D) in bits, "
+        "rate - 1/2 log2(var/MSE)). The full table (entropy, max error, timings) is in rd.csv."
+    )
     res.to_csv(out / "rd.csv")
-    plot_rd(res, bound="gaussian", variance=var, ecsq_gap=True, path=out / "rd.png",
-            title=f"Presets on a unit Gaussian, n = {x.size:,}")
+    plot_rd(
+        res,
+        bound="gaussian",
+        variance=var,
+        ecsq_gap=True,
+        path=out / "rd.png",
+        title=f"Presets on a unit Gaussian, n = {x.size:,}",
+    )
     plot_snr(res, path=out / "snr.png", title="SNR against the rate written")
     # one point in detail: the uniform quantizer at 4 bits; its error is uniform, variance step**2/12
-    q = rd.quantizer_for("uniform", 4, x)      # a UniformQuantizer(step=...)
+    q = rd.quantizer_for("uniform", 4, x)  # a UniformQuantizer(step=...)
     assert isinstance(q, quantsig.UniformQuantizer)
     step = q.get_config()["step"]
     codec = quantsig.Codec(q)
-    x_hat = codec.decompress(codec.compress(x))       # through a file, as the sweep did
-    plot_error_histogram(x, x_hat, path=out / "error_histogram.png",
-                         title=f"uniform preset at 4 bits: step {step:.4g}")
-    print(f"\nUniform preset at 4 bits: step {step:.5g}, MSE {metrics.mse(x, x_hat):.5g} "
-          f"against step**2/12 = {step ** 2 / 12:.5g}.")
+    x_hat = codec.decompress(codec.compress(x))  # through a file, as the sweep did
+    plot_error_histogram(x, x_hat, path=out / "error_histogram.png", title=f"uniform preset at 4 bits: step {step:.4g}")
+    print(
+        f"\nUniform preset at 4 bits: step {step:.5g}, MSE {metrics.mse(x, x_hat):.5g} "
+        f"against step**2/12 = {step**2 / 12:.5g}."
+    )
 
 
 # ------------------------------------------------------------------------------ main
@@ -300,8 +411,9 @@ FIGURES = ("lloyd_max.png", "six_db_per_bit.png", "ecsq_gap.png", "rd.png", "snr
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--out", default="rd-figures", metavar="DIR", help="where the figures go (default ./rd-figures)")
     p.add_argument("--n", type=int, default=None, metavar="N", help="samples per source (default 1000000)")
     p.add_argument("--quick", action="store_true", help="100000 samples and fewer points (seconds)")
@@ -315,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     rng = np.random.default_rng(args.seed)
-    x = rng.standard_normal(n)          # unit Gaussian
-    u = rng.uniform(-1.0, 1.0, n)       # uniform in [-1, 1)
+    x = rng.standard_normal(n)  # unit Gaussian
+    u = rng.uniform(-1.0, 1.0, n)  # uniform in [-1, 1)
     print(f"# Textbook rate-distortion results with quantsig {quantsig.__version__}\n")
     print(f"n = {n:,} samples per source, seed {args.seed}{', --quick' if args.quick else ''}.")
 
@@ -326,8 +438,12 @@ def main(argv: list[str] | None = None) -> int:
         ("a", lambda: lloyd_max_table(x, out)),
         ("b", lambda: six_db_per_bit(x, u, out)),
         ("c", lambda: ecsq_gap(x, ecsq_rates, out)),
-        ("d", lambda: vq_gains(x, u, per_codeword=[256] if args.quick else [256, 1024],
-                               hex_iters=30 if args.quick else 100)),
+        (
+            "d",
+            lambda: vq_gains(
+                x, u, per_codeword=[256] if args.quick else [256, 1024], hex_iters=30 if args.quick else 100
+            ),
+        ),
         ("e", lambda: presets(x, preset_bits, out)),
     ]
     timings = []

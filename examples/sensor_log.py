@@ -51,8 +51,13 @@ def sensor_blocks(n_rows: int, block_rows: int = 4_000, seed: int = 0) -> Iterat
 def write_log(path: Path, n_rows: int) -> tuple[object, float]:
     """Stream the generated blocks into ``path``; return the writer's stats and the wall time."""
     t0 = time.perf_counter()
-    with StreamWriter(path, channels=len(CHANNELS), max_abs_error=MAX_ERROR, sample_rate=RATE,
-                      metadata={"channels": CHANNELS, "units": ["degC"] * 3 + ["g"] * 3}) as w:
+    with StreamWriter(
+        path,
+        channels=len(CHANNELS),
+        max_abs_error=MAX_ERROR,
+        sample_rate=RATE,
+        metadata={"channels": CHANNELS, "units": ["degC"] * 3 + ["g"] * 3},
+    ) as w:
         for block in sensor_blocks(n_rows):
             w.write(block)
     return w.stats, time.perf_counter() - t0
@@ -106,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
 
     stats, t_write = write_log(path, n_rows)
     raw = n_rows * len(CHANNELS) * 4
-    print(f"wrote {path.name}: {n_rows:,} rows x {len(CHANNELS)} channels float32 at {RATE} Hz "
-          f"({n_rows / RATE / 3600:.2f} h), {raw:,} bytes raw -> {stats.file_bytes:,} bytes")
+    print(
+        f"wrote {path.name}: {n_rows:,} rows x {len(CHANNELS)} channels float32 at {RATE} Hz "
+        f"({n_rows / RATE / 3600:.2f} h), {raw:,} bytes raw -> {stats.file_bytes:,} bytes"
+    )
     print(f"  {stats.summary()}")
-    print(f"  ratio {stats.ratio:.1f}x, max error {stats.max_abs_error:.5f} (bound {MAX_ERROR}), "
-          f"written in {t_write:.2f} s")
+    print(
+        f"  ratio {stats.ratio:.1f}x, max error {stats.max_abs_error:.5f} (bound {MAX_ERROR}), "
+        f"written in {t_write:.2f} s"
+    )
 
     rows = 10 * 60 * RATE  # a 10-minute window, 3/4 into the log (or as late as fits)
     start = min((3 * n_rows) // 4, n_rows - rows)
@@ -121,10 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     win_err = float(np.abs(part.astype(np.float64) - ref).max())
     assert part.shape == (rows, len(CHANNELS)), part.shape
     assert win_err <= MAX_ERROR, f"window error {win_err} > {MAX_ERROR}"
-    print(f"window: rows {start:,}..{start + rows:,} (t = {start / RATE / 60:.1f} min, 10 min long), "
-          f"max error {win_err:.5f}")
-    print(f"  seek + read {t_window * 1000:.1f} ms (decoded {touched} of {n_frames} frames); "
-          f"whole-file decode {t_all * 1000:.1f} ms")
+    print(
+        f"window: rows {start:,}..{start + rows:,} (t = {start / RATE / 60:.1f} min, 10 min long), "
+        f"max error {win_err:.5f}"
+    )
+    print(
+        f"  seek + read {t_window * 1000:.1f} ms (decoded {touched} of {n_frames} frames); "
+        f"whole-file decode {t_all * 1000:.1f} ms"
+    )
     print(f"outputs (the .qsg log) in {out}")
     return 0
 

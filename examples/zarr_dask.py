@@ -44,7 +44,7 @@ def _missing() -> list[str]:
     for name in ("zarr", "dask.array", "numcodecs"):
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - not installed, or installed but broken
+        except Exception:
             missing.append(name.split(".")[0])
     return missing
 
@@ -99,12 +99,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="an 8 MiB array with a 2 MiB cap (for CI)")
     p.add_argument("--out", type=Path, help="folder for the zarr stores (created; default: a temporary folder)")
     p.add_argument("--size-mb", type=float, help="array size in MiB (default 512; 8 with --quick)")
-    p.add_argument("--memory-cap-mb", type=float, help="memory budget of the chunks in flight (default 64; 2 with --quick)")
-    p.add_argument("--max-abs-error", type=float, default=0.01, help="error bound of every value (default 0.01 degrees)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="Dask workers (default: 2 or the CPUs)")
-    p.add_argument("--scheduler", choices=("threads", "processes"), default="threads",
-                   help="Dask's local scheduler (quantsig's encoder holds the GIL much of the time: processes "
-                        "scale better on many cores)")
+    p.add_argument(
+        "--memory-cap-mb", type=float, help="memory budget of the chunks in flight (default 64; 2 with --quick)"
+    )
+    p.add_argument(
+        "--max-abs-error", type=float, default=0.01, help="error bound of every value (default 0.01 degrees)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="Dask workers (default: 2 or the CPUs)"
+    )
+    p.add_argument(
+        "--scheduler",
+        choices=("threads", "processes"),
+        default="threads",
+        help="Dask's local scheduler (quantsig's encoder holds the GIL much of the time: processes "
+        "scale better on many cores)",
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     size_mib = args.size_mb if args.size_mb is not None else (8.0 if args.quick else 512.0)
@@ -120,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
 
     missing = _missing()
     if missing:
-        print(f"this example needs {', '.join(missing)}: pip install \"quantsig[zarr]\" (zarr>=3, numcodecs, "
-              f"dask[array]); nothing written to {out}")
+        print(
+            f'this example needs {", ".join(missing)}: pip install "quantsig[zarr]" (zarr>=3, numcodecs, '
+            f"dask[array]); nothing written to {out}"
+        )
         return 0
 
     import dask
@@ -139,18 +151,23 @@ def main(argv: list[str] | None = None) -> int:
     field = _temperature(da, n_time, t_chunk, args.seed)
     nbytes = field.nbytes
     chunk_bytes = t_chunk * step_bytes
-    print(f"quantsig {quantsig.__version__}, zarr codec with max_abs_error={args.max_abs_error}: a "
-          f"{n_time} x {N_LAT} x {N_LON} float32 array ({_fmt_mib(nbytes)}) in {field.npartitions} chunks of "
-          f"{t_chunk} x {N_LAT} x {N_LON} ({_fmt_mib(chunk_bytes)}); memory cap {cap_mib:g} MiB, "
-          f"{args.workers} {args.scheduler}")
+    print(
+        f"quantsig {quantsig.__version__}, zarr codec with max_abs_error={args.max_abs_error}: a "
+        f"{n_time} x {N_LAT} x {N_LON} float32 array ({_fmt_mib(nbytes)}) in {field.npartitions} chunks of "
+        f"{t_chunk} x {N_LAT} x {N_LON} ({_fmt_mib(chunk_bytes)}); memory cap {cap_mib:g} MiB, "
+        f"{args.workers} {args.scheduler}"
+    )
 
     # warm up before measuring memory: quantsig compiles its kernels on first use, zarr starts its
     # I/O thread, Dask its thread pool
     import zarr
 
     with dask.config.set(scheduler=args.scheduler, num_workers=args.workers), tempfile.TemporaryDirectory() as warm:
-        to_zarr(_temperature(da, 2, 1, args.seed), zarr.storage.MemoryStore() if args.scheduler == "threads"
-                else str(Path(warm) / "warm-up.zarr"), max_abs_error=args.max_abs_error)
+        to_zarr(
+            _temperature(da, 2, 1, args.seed),
+            zarr.storage.MemoryStore() if args.scheduler == "threads" else str(Path(warm) / "warm-up.zarr"),
+            max_abs_error=args.max_abs_error,
+        )
     rss_before = _peak_rss_mib()
 
     store = out / "temperature.zarr"
@@ -160,41 +177,57 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - t0
     rss_growth = _peak_rss_mib() - rss_before
     on_disk = _disk_bytes(store)
-    print(f"wrote {store}: {_fmt_mib(on_disk)} on disk for {_fmt_mib(nbytes)}: compression ratio "
-          f"{nbytes / on_disk:.2f} ({8 * on_disk / field.size:.2f} bits per value, metadata included) in "
-          f"{seconds:.1f} s ({nbytes / MIB / seconds:.1f} MiB/s)")
+    print(
+        f"wrote {store}: {_fmt_mib(on_disk)} on disk for {_fmt_mib(nbytes)}: compression ratio "
+        f"{nbytes / on_disk:.2f} ({8 * on_disk / field.size:.2f} bits per value, metadata included) in "
+        f"{seconds:.1f} s ({nbytes / MIB / seconds:.1f} MiB/s)"
+    )
     if args.scheduler == "threads":  # (with processes, the memory is in the workers)
-        print(f"peak memory of this process grew by {rss_growth:.0f} MiB while writing the {_fmt_mib(nbytes)} "
-              f"array ({nbytes / MIB / cap_mib:.1f}x the {cap_mib:g} MiB cap the chunks were sized for; the "
-              "growth includes what the allocator keeps for reuse)")
+        print(
+            f"peak memory of this process grew by {rss_growth:.0f} MiB while writing the {_fmt_mib(nbytes)} "
+            f"array ({nbytes / MIB / cap_mib:.1f}x the {cap_mib:g} MiB cap the chunks were sized for; the "
+            "growth includes what the allocator keeps for reuse)"
+        )
 
     # read back chunk by chunk and compare with the field, regenerated chunk by chunk
     with dask.config.set(scheduler=args.scheduler, num_workers=args.workers), ProgressBar(minimum=0, dt=0.5):
         back = da.from_zarr(str(store))
         err = float(abs(back - field).max().compute())
     ok = err <= args.max_abs_error
-    print(f"max error {err:.6g} {'<=' if ok else '>'} {args.max_abs_error} (every value, read back with "
-          f"dask.array.from_zarr)")
+    print(
+        f"max error {err:.6g} {'<=' if ok else '>'} {args.max_abs_error} (every value, read back with "
+        f"dask.array.from_zarr)"
+    )
 
     try:
         xr = importlib.import_module("xarray")
-    except Exception as e:  # noqa: BLE001
-        print(f"xarray is not installed ({type(e).__name__}: {e}): skipping the Dataset part "
-              "(pip install \"quantsig[dask]\")")
+    except Exception as e:
+        print(
+            f"xarray is not installed ({type(e).__name__}: {e}): skipping the Dataset part "
+            '(pip install "quantsig[dask]")'
+        )
     else:
         n_sub = min(n_time, 4 * t_chunk)
         ds = xr.Dataset(
             {"temperature": (("day", "lat", "lon"), field[:n_sub], {"units": "degC"})},
-            coords={"day": np.arange(n_sub), "lat": np.linspace(-89.5, 89.5, N_LAT), "lon": np.linspace(0.5, 359.5, N_LON)},
+            coords={
+                "day": np.arange(n_sub),
+                "lat": np.linspace(-89.5, 89.5, N_LAT),
+                "lon": np.linspace(0.5, 359.5, N_LON),
+            },
         )
-        encoding = {"temperature": {"serializer": QuantsigZarrCodec(max_abs_error=args.max_abs_error), "compressors": None}}
+        encoding = {
+            "temperature": {"serializer": QuantsigZarrCodec(max_abs_error=args.max_abs_error), "compressors": None}
+        }
         ds_path = out / "dataset.zarr"
         with dask.config.set(scheduler=args.scheduler, num_workers=args.workers):
             ds.to_zarr(str(ds_path), mode="w", zarr_format=3, encoding=encoding, consolidated=False)
             again = xr.open_zarr(str(ds_path), consolidated=False)
             ds_err = float(abs(again["temperature"] - ds["temperature"]).max().compute())
-        print(f"xarray: wrote {ds_path} ({n_sub} days; temperature serializer "
-              f"{again['temperature'].encoding.get('serializer')!r}); reopened: max error {ds_err:.6g}")
+        print(
+            f"xarray: wrote {ds_path} ({n_sub} days; temperature serializer "
+            f"{again['temperature'].encoding.get('serializer')!r}); reopened: max error {ds_err:.6g}"
+        )
         ok &= ds_err <= args.max_abs_error
     print(f"results in {out}" + (" (a temporary folder, removed now)" if tmp is not None else ""))
     if tmp is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["geometric_bisect"]
 
@@ -17,7 +17,7 @@ def geometric_bisect(ok: Callable[[float], bool], good: float, bad: float, integ
             if abs(good - bad) <= 1:
                 return good
             lo, hi = min(good, bad), max(good, bad)
-            mid: float = min(max(int(round(math.sqrt(good * bad))), lo + 1), hi - 1)
+            mid: float = min(max(round(math.sqrt(good * bad)), lo + 1), hi - 1)
         else:
             if abs(math.log2(good / bad)) < 1e-3:
                 return good

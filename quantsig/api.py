@@ -93,16 +93,23 @@ def compress(
     >>> bool(np.abs(y - x.ravel()[:200]).max() <= 1e-3)
     True
     """
-    targets = {k: v for k, v in zip(_TARGETS, (lossless or None, max_abs_error, bits_per_sample, snr_db)) if v is not None}
+    targets = {
+        k: v for k, v in zip(_TARGETS, (lossless or None, max_abs_error, bits_per_sample, snr_db)) if v is not None
+    }
     if not targets:
-        return Codec(quantizer, entropy=entropy, frame_size=frame_size or DEFAULT_FRAME_SIZE).compress(x, metadata=metadata)
+        return Codec(quantizer, entropy=entropy, frame_size=frame_size or DEFAULT_FRAME_SIZE).compress(
+            x, metadata=metadata
+        )
     if quantizer is not None:
         raise ValueError(f"give either quantizer= or {' / '.join(targets)}, not both")
     if len(targets) > 1:
         raise ValueError(f"give one target, not {' and '.join(targets)}")
-    from .stream import DEFAULT_FRAME_SIZE as STREAM_FRAME, compress_array
+    from .stream import DEFAULT_FRAME_SIZE as STREAM_FRAME
+    from .stream import compress_array
 
-    blob, _ = compress_array(x, frame_size=frame_size or STREAM_FRAME, sample_rate=sample_rate, metadata=metadata, **targets)
+    blob, _ = compress_array(
+        x, frame_size=frame_size or STREAM_FRAME, sample_rate=sample_rate, metadata=metadata, **targets
+    )
     return blob
 
 

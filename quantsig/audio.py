@@ -71,7 +71,8 @@ import numbers
 import os
 import time
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -112,15 +113,33 @@ _INT_SUBTYPES: dict[str, tuple[str, int]] = {
 }
 # integer codecs that decode to 16-bit samples (values already at full 16-bit scale)
 _INT16_CODECS = (
-    "ULAW", "ALAW", "IMA_ADPCM", "MS_ADPCM", "GSM610", "VOX_ADPCM", "G721_32", "G723_24", "G723_40",
-    "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32",
+    "ULAW",
+    "ALAW",
+    "IMA_ADPCM",
+    "MS_ADPCM",
+    "GSM610",
+    "VOX_ADPCM",
+    "G721_32",
+    "G723_24",
+    "G723_40",
+    "NMS_ADPCM_16",
+    "NMS_ADPCM_24",
+    "NMS_ADPCM_32",
 )
 _FLOAT_SUBTYPES = {"FLOAT": "float32", "DOUBLE": "float64"}
 
 #: ``--quantizer`` names of the G.711 mode -> law
 G711_NAMES = {"g711": "mu", "ulaw": "mu", "mu-law": "mu", "mulaw": "mu", "alaw": "a", "a-law": "a"}
 
-_EXTENSION_FORMATS = {"wav": "WAV", "wave": "WAV", "flac": "FLAC", "aif": "AIFF", "aiff": "AIFF", "aifc": "AIFF", "snd": "AU"}
+_EXTENSION_FORMATS = {
+    "wav": "WAV",
+    "wave": "WAV",
+    "flac": "FLAC",
+    "aif": "AIFF",
+    "aiff": "AIFF",
+    "aifc": "AIFF",
+    "snd": "AU",
+}
 
 
 class AudioFileError(QuantsigError, ValueError):
@@ -437,8 +456,7 @@ def compress_file(
                 f"{os.fspath(src)!r} holds {subtype} samples"
                 + (" (floating point)" if is_float else "")
                 + ": say how much may be lost, with max_abs_error= (--max-error) or"
-                " bits_per_sample= (--bits)"
-                + ("" if is_float else ", or use lossless=True")
+                " bits_per_sample= (--bits)" + ("" if is_float else ", or use lossless=True")
             )
         else:
             mode = {"lossless": True}

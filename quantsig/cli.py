@@ -37,7 +37,8 @@ import platform
 import sys
 import time
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -257,7 +258,11 @@ def _npy_quantizer(name: str, dtype: np.dtype) -> Any:
         return ALawQuantizer(bits=8) if name in ("a-law", "alaw") else MuLawQuantizer(bits=8)
     raise _DataError(
         f"--quantizer {name} is G.711, which codes int16 samples; the array holds {dtype}"
-        + (" (for float data in [-1, 1], --quantizer mu-law or a-law is the continuous 8-bit law)" if dtype.kind == "f" else "")
+        + (
+            " (for float data in [-1, 1], --quantizer mu-law or a-law is the continuous 8-bit law)"
+            if dtype.kind == "f"
+            else ""
+        )
     )
 
 
@@ -271,9 +276,7 @@ def _compress_npy(inp: str, out: str, mode: dict[str, Any], extra: dict[str, Any
         mode = {"quantizer": _npy_quantizer(mode["quantizer"], x.dtype)}
     elif not mode:
         if x.dtype.kind == "f":
-            raise _DataError(
-                f"{inp} holds {x.dtype} samples: say how much may be lost with --max-error E or --bits R"
-            )
+            raise _DataError(f"{inp} holds {x.dtype} samples: say how much may be lost with --max-error E or --bits R")
         mode = {"lossless": True}
     meta: dict[str, Any] = {"source": os.path.basename(inp)}
     if "bits_per_sample" in mode:
@@ -362,9 +365,8 @@ def _decompress_array(inp: str, out: str) -> tuple[tuple[int, ...], Any]:
     from quantsig.audio import atomic_path
 
     x = load(inp)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, x, allow_pickle=False)
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.save(f, x, allow_pickle=False)
     return x.shape, x.dtype
 
 
@@ -377,7 +379,9 @@ def _decompress_npy(inp: str, out: str, args: argparse.Namespace) -> tuple[tuple
     with StreamReader(inp) as reader:
         n = len(reader)
         if not reader.complete:
-            warnings.warn(f"{inp} is incomplete (no index): decoding the {n} samples of its complete frames")
+            warnings.warn(
+                f"{inp} is incomplete (no index): decoding the {n} samples of its complete frames", stacklevel=2
+            )
         shape = (n,) if reader.ndim == 1 else (n, reader.channels)
         with _bar(args, n, os.path.basename(out)) as bar, atomic_path(out) as tmp:
             if n == 0:
@@ -408,9 +412,15 @@ def _print_weights_info(path: str, d: dict[str, Any]) -> int:
 
     rows = d["tensors"]
     exact = sum(1 for r in rows if r["scheme"] == "exact")
-    print(f"{path}: quantsig weights archive{'' if d['complete'] else ' (INCOMPLETE: no index; complete tensors only)'}")
+    print(
+        f"{path}: quantsig weights archive{'' if d['complete'] else ' (INCOMPLETE: no index; complete tensors only)'}"
+    )
     print(f"  tensors     {len(rows)} ({len(rows) - exact} quantized, {exact} exact), {d['n_weights']:,} weights")
-    ratio = f", ratio {d['compression_ratio']:.2f}:1 to the source ({d['source_bytes']:,} bytes)" if d["source_bytes"] else ""
+    ratio = (
+        f", ratio {d['compression_ratio']:.2f}:1 to the source ({d['source_bytes']:,} bytes)"
+        if d["source_bytes"]
+        else ""
+    )
     print(f"  size        {d['n_bytes']:,} bytes, {d['bits_per_weight']:.4f} bits/weight{ratio}")
     if d.get("mse") is not None:
         print(f"  error       mse {d['mse']:.4g}, relative {d['relative_error']:.4g}, max {d['max_abs_error']:.4g}")
@@ -439,8 +449,14 @@ def _weights_knobs(args: argparse.Namespace) -> dict[str, Any]:
     """The options of :func:`quantsig.weights.quantize_model`, checked before any file is read."""
     from quantsig.weights.model import _check_knobs
 
-    knobs = {"bits_per_weight": args.bits_per_weight, "method": args.method, "bits": args.bits,
-             "granularity": args.granularity, "group_size": args.group_size, "entropy": args.entropy}
+    knobs = {
+        "bits_per_weight": args.bits_per_weight,
+        "method": args.method,
+        "bits": args.bits,
+        "granularity": args.granularity,
+        "group_size": args.group_size,
+        "entropy": args.entropy,
+    }
     if args.bits_per_weight is None and args.method is None and args.bits is None:
         raise _UsageError("say how to quantize: --bits-per-weight B (a budget), or --method M and/or --bits N")
     if args.jobs < 1:
@@ -480,13 +496,21 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     try:
-        with Progress(None, enabled=not args.quiet, force=args.progress, unit="weights",
-                      label=os.path.basename(inp)) as bar:
-            qm = quantize_model(inp, **knobs, skip=args.skip or (), n_jobs=args.jobs, progress=bar, out=out,
-                                allocation=args.allocation,
-                                overwrite=args.force,
-                                min_size=DEFAULT_MIN_SIZE if args.min_size is None else args.min_size,
-                                metadata={"source": os.path.basename(inp)})
+        with Progress(
+            None, enabled=not args.quiet, force=args.progress, unit="weights", label=os.path.basename(inp)
+        ) as bar:
+            qm = quantize_model(
+                inp,
+                **knobs,
+                skip=args.skip or (),
+                n_jobs=args.jobs,
+                progress=bar,
+                out=out,
+                allocation=args.allocation,
+                overwrite=args.force,
+                min_size=DEFAULT_MIN_SIZE if args.min_size is None else args.min_size,
+                metadata={"source": os.path.basename(inp)},
+            )
     except ImportError as e:
         raise _DataError(str(e)) from None
     except OSError as e:
@@ -502,6 +526,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- rd
 
+
 def _parse_bits(text: str) -> list[float]:
     """``"1:8"`` (inclusive, optionally ``lo:hi:step``), ``"1,2,4"`` or ``"3"`` -> bits."""
     usage = f"--bits {text!r}: give a range like 1:8 (or 1:8:0.5), a list like 1,2,4, or one number"
@@ -513,7 +538,7 @@ def _parse_bits(text: str) -> list[float]:
             lo, hi, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1.0
             if not (math.isfinite(lo) and math.isfinite(hi) and step > 0 and math.isfinite(step)) or hi < lo:
                 raise ValueError
-            count = int(math.floor((hi - lo) / step + 1e-9)) + 1
+            count = math.floor((hi - lo) / step + 1e-9) + 1
             if count > 1000:
                 raise ValueError
             values = [lo + i * step for i in range(count)]
@@ -702,8 +727,13 @@ def _cmd_rd(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from quantsig.plot import plot_rd
 
-        plot_rd(result, bound="gaussian" if variance > 0 else None, variance=variance if variance > 0 else None,
-                path=args.plot, title=f"{where}, {x.size} samples")
+        plot_rd(
+            result,
+            bound="gaussian" if variance > 0 else None,
+            variance=variance if variance > 0 else None,
+            path=args.plot,
+            title=f"{where}, {x.size} samples",
+        )
         written.append(args.plot)
     if not args.quiet:
         print(result.to_text())  # rd.SUMMARY_COLUMNS
@@ -752,7 +782,9 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
     demo = sub.add_parser("demo", help="stream recordings through the codec, then compare every quantizer")
     demo.add_argument("--seconds", type=float, default=30.0, help="length of the recording (default 30)")
-    demo.add_argument("--output", metavar="DIR", help="folder for the WAV sources and .qsg files (default ./quantsig-demo)")
+    demo.add_argument(
+        "--output", metavar="DIR", help="folder for the WAV sources and .qsg files (default ./quantsig-demo)"
+    )
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic speech")
     demo.set_defaults(func=_cmd_demo)
 
@@ -767,15 +799,22 @@ def _parser() -> argparse.ArgumentParser:
     modes = comp.add_mutually_exclusive_group()
     modes.add_argument("--lossless", action="store_true", help="bit-exact (integer samples)")
     modes.add_argument(
-        "--max-error", type=float, metavar="E",
+        "--max-error",
+        type=float,
+        metavar="E",
         help="bound on every sample's error (in LSBs for integer audio, amplitude for float)",
     )
     modes.add_argument(
-        "--bits", type=float, metavar="R",
+        "--bits",
+        type=float,
+        metavar="R",
         help="target bits per sample (the step is chosen on the first 10 s)",
     )
     modes.add_argument(
-        "--quantizer", choices=sorted(_G711_CHOICES), type=str.lower, metavar="NAME",
+        "--quantizer",
+        choices=sorted(_G711_CHOICES),
+        type=str.lower,
+        metavar="NAME",
         help="G.711 on 16-bit samples: g711 / ulaw / mu-law (mu-law), alaw / a-law (A-law); audioop-exact",
     )
     comp.add_argument("--frame-size", type=int, metavar="N", help="samples per frame")
@@ -790,10 +829,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     dec.add_argument("input", metavar="IN", help="a .qsg stream")
     dec.add_argument(
-        "-o", "--output", metavar="OUT",
+        "-o",
+        "--output",
+        metavar="OUT",
         help="file to write: .wav / .flac for audio, .npy for samples (default: IN without .qsg)",
     )
-    dec.add_argument("--format", type=str.upper, metavar="FMT", help="audio format, e.g. WAV or FLAC (default: from OUT)")
+    dec.add_argument(
+        "--format", type=str.upper, metavar="FMT", help="audio format, e.g. WAV or FLAC (default: from OUT)"
+    )
     dec.add_argument("--subtype", type=str.upper, metavar="ST", help="e.g. PCM_16, PCM_24, FLOAT, ULAW, ALAW")
     dec.add_argument("--rate", type=int, metavar="HZ", help="sample rate for streams that carry none")
     _output_flags(dec)
@@ -809,18 +852,32 @@ def _parser() -> argparse.ArgumentParser:
         "as one series.",
     )
     rdp.add_argument("input", nargs="?", metavar="IN", help="audio file (anything soundfile reads), .npy, .npz or .csv")
-    rdp.add_argument("--synthetic", choices=("gaussian", "laplacian"), type=str.lower,
-                     help="instead of IN: iid unit-variance samples")
+    rdp.add_argument(
+        "--synthetic",
+        choices=("gaussian", "laplacian"),
+        type=str.lower,
+        help="instead of IN: iid unit-variance samples",
+    )
     rdp.add_argument("--n", type=int, default=1_000_000, metavar="N", help="samples of --synthetic (default 1000000)")
     rdp.add_argument("--seed", type=int, default=0, help="seed of --synthetic (default 0)")
     rdp.add_argument("--key", metavar="NAME", help="array of a .npz archive (default: the first)")
-    rdp.add_argument("--column", metavar="NAME_OR_INDEX",
-                     help="column of a CSV file, by header name or number from 0 (default: the first numeric one)")
-    rdp.add_argument("--quantizers", metavar="LIST",
-                     help="comma-separated presets: uniform, mu-law, lloyd-max, kmeans, kmeans:D, ecsq "
-                     "(default: all of uniform, mu-law, lloyd-max, kmeans, ecsq)")
-    rdp.add_argument("--bits", default="1:8", metavar="SPEC",
-                     help="rates in bits per sample: 1:8 (inclusive), 1:4:0.5, 1,2,4 or 3 (default 1:8)")
+    rdp.add_argument(
+        "--column",
+        metavar="NAME_OR_INDEX",
+        help="column of a CSV file, by header name or number from 0 (default: the first numeric one)",
+    )
+    rdp.add_argument(
+        "--quantizers",
+        metavar="LIST",
+        help="comma-separated presets: uniform, mu-law, lloyd-max, kmeans, kmeans:D, ecsq "
+        "(default: all of uniform, mu-law, lloyd-max, kmeans, ecsq)",
+    )
+    rdp.add_argument(
+        "--bits",
+        default="1:8",
+        metavar="SPEC",
+        help="rates in bits per sample: 1:8 (inclusive), 1:4:0.5, 1,2,4 or 3 (default 1:8)",
+    )
     rdp.add_argument("--jobs", type=int, default=1, metavar="N", help="points measured at once, in threads (default 1)")
     rdp.add_argument("--plot", metavar="PATH", help="SNR against rate with the Gaussian R(D) bound (.png, .svg, .pdf)")
     rdp.add_argument("--csv", metavar="PATH", help="write the table as CSV")
@@ -842,23 +899,55 @@ def _parser() -> argparse.ArgumentParser:
     wp.add_argument("input", nargs="?", metavar="IN", help="model file: .safetensors, .npz, .pt, .pth or .bin")
     wp.add_argument("-o", "--output", metavar="OUT", help="archive to write (default: IN with the suffix .qsg)")
     wp.add_argument("--report", metavar="ARCHIVE", help="print the report of an existing archive instead")
-    wp.add_argument("--bits-per-weight", type=float, metavar="B",
-                    help="budget in bits per weight over the whole archive (everything written counted)")
-    wp.add_argument("--method", choices=_WEIGHTS_METHODS, type=str.lower, metavar="M",
-                    help=f"quantizer: {', '.join(_WEIGHTS_METHODS)} (default with no budget: uniform)")
+    wp.add_argument(
+        "--bits-per-weight",
+        type=float,
+        metavar="B",
+        help="budget in bits per weight over the whole archive (everything written counted)",
+    )
+    wp.add_argument(
+        "--method",
+        choices=_WEIGHTS_METHODS,
+        type=str.lower,
+        metavar="M",
+        help=f"quantizer: {', '.join(_WEIGHTS_METHODS)} (default with no budget: uniform)",
+    )
     wp.add_argument("--bits", type=float, metavar="N", help="bits per code (the target rate for ecsq); default 4")
-    wp.add_argument("--granularity", choices=("tensor", "channel", "group"), type=str.lower, metavar="G",
-                    help="what shares a scale: tensor, channel or group (default: per method)")
+    wp.add_argument(
+        "--granularity",
+        choices=("tensor", "channel", "group"),
+        type=str.lower,
+        metavar="G",
+        help="what shares a scale: tensor, channel or group (default: per method)",
+    )
     wp.add_argument("--group-size", type=int, metavar="S", help="values per group along a row (implies group)")
-    wp.add_argument("--entropy", choices=("rans", "raw"), type=str.lower, metavar="E",
-                    help="rans or raw packing of the codes (default: whichever is smaller)")
-    wp.add_argument("--skip", nargs="+", metavar="PATTERN", action="extend",
-                    help="keep tensors whose names match these fnmatch patterns exact (e.g. '*embed*')")
+    wp.add_argument(
+        "--entropy",
+        choices=("rans", "raw"),
+        type=str.lower,
+        metavar="E",
+        help="rans or raw packing of the codes (default: whichever is smaller)",
+    )
+    wp.add_argument(
+        "--skip",
+        nargs="+",
+        metavar="PATTERN",
+        action="extend",
+        help="keep tensors whose names match these fnmatch patterns exact (e.g. '*embed*')",
+    )
     wp.add_argument("--min-size", type=int, metavar="N", help="smallest tensor (values) to quantize (default 4096)")
-    wp.add_argument("--allocation", choices=("tensor", "weight"), default="tensor", type=str.lower, metavar="A",
-                    help="how a budget is shared: 'tensor' (each tensor contributes equally to the model's "
-                         "error; default) or 'weight' (the same bits for every weight: least weight MSE)")
-    wp.add_argument("--jobs", type=int, default=1, metavar="N", help="tensors quantized at once, in threads (default 1)")
+    wp.add_argument(
+        "--allocation",
+        choices=("tensor", "weight"),
+        default="tensor",
+        type=str.lower,
+        metavar="A",
+        help="how a budget is shared: 'tensor' (each tensor contributes equally to the model's "
+        "error; default) or 'weight' (the same bits for every weight: least weight MSE)",
+    )
+    wp.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="tensors quantized at once, in threads (default 1)"
+    )
     _output_flags(wp)
     wp.set_defaults(func=_cmd_weights)
     return p

@@ -61,7 +61,9 @@ class Codec:
     True
     """
 
-    def __init__(self, quantizer: Quantizer | None = None, entropy: str = "rans", frame_size: int = DEFAULT_FRAME_SIZE) -> None:
+    def __init__(
+        self, quantizer: Quantizer | None = None, entropy: str = "rans", frame_size: int = DEFAULT_FRAME_SIZE
+    ) -> None:
         if quantizer is not None and not isinstance(quantizer, Quantizer):
             raise TypeError(f"quantizer must be a quantsig Quantizer, got {type(quantizer).__name__}")
         self.quantizer = quantizer
@@ -89,8 +91,7 @@ class Codec:
             q = UniformQuantizer(bits=16)
         else:
             raise TypeError(
-                f"no default quantizer for dtype {x.dtype}; pass quantizer= "
-                "(e.g. G711Quantizer() for int16 PCM)"
+                f"no default quantizer for dtype {x.dtype}; pass quantizer= (e.g. G711Quantizer() for int16 PCM)"
             )
         if q.requires_fit and not q.is_fitted():
             q = type(q).from_config(q.get_config()).fit(x)
@@ -280,7 +281,9 @@ def _decode_frame(plan: _Plan, buf: memoryview, info: _c.FrameInfo, out: np.ndar
     out[info.first : info.first + info.n_values] = vals
 
 
-def decode_codes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> tuple[Quantizer, np.ndarray, tuple[int, ...], np.dtype]:
+def decode_codes(
+    data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+) -> tuple[Quantizer, np.ndarray, tuple[int, ...], np.dtype]:
     """The quantizer, the codes (in their code shape), the data shape and the data dtype of a
     complete ``.qsg`` array file held in memory, without decoding the codes to values."""
     if not isinstance(data, (bytes, bytearray, memoryview)):

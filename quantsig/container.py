@@ -24,8 +24,9 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class FrameKind:
     RANS = 1
     STREAM = 2  # a stream frame: predictor parameters and coded residuals (see stream.py)
     META = 3  # a JSON document describing the frames that follow (weights archives)
-    NAMES = {RAW: "raw", RANS: "rans", STREAM: "stream", META: "meta"}
+    NAMES: ClassVar[dict[int, str]] = {RAW: "raw", RANS: "rans", STREAM: "stream", META: "meta"}
 
 
 @dataclass
@@ -232,7 +233,7 @@ def read_header(buf: bytes | memoryview | FileView) -> Header:
     r = _Reader(mv, 0, len(mv), "header")
     if len(mv) < len(MAGIC) or bytes(mv[: len(MAGIC)]) != MAGIC:
         raise _corrupt("not a quantsig file (bad magic bytes)")
-    magic, version, flags, hlen = r.unpack(_PREAMBLE, "preamble")
+    _magic, version, _flags, hlen = r.unpack(_PREAMBLE, "preamble")
     if version > FORMAT_VERSION:
         raise UnsupportedVersionError(
             f"file format version {version} is newer than this quantsig reads ({FORMAT_VERSION}); "
@@ -421,8 +422,6 @@ class ContainerWriter:
         """Write the index and trailer."""
         if self.closed:
             return
-        body = _INDEX_HEAD.pack(b"QIDX", len(self._entries)) + b"".join(
-            _INDEX_ENTRY.pack(*e) for e in self._entries
-        )
+        body = _INDEX_HEAD.pack(b"QIDX", len(self._entries)) + b"".join(_INDEX_ENTRY.pack(*e) for e in self._entries)
         self._write(body + _CRC.pack(zlib.crc32(body)) + _TRAILER.pack(self._offset, b"QEND"))
         self.closed = True

@@ -44,7 +44,7 @@ def speech_like(seconds: float = 5.0, sample_rate: int = 8000, seed: int = 0) ->
     if seconds <= 0 or sample_rate < 1000:
         raise ValueError(f"seconds={seconds} must be > 0 and sample_rate={sample_rate} >= 1000")
     rng = np.random.default_rng(seed)
-    n = int(round(seconds * sample_rate))
+    n = round(seconds * sample_rate)
     out = np.zeros(n)
     pos = 0
     while pos < n:
@@ -82,7 +82,7 @@ def music_like(seconds: float = 5.0, sample_rate: int = 44100, seed: int = 0) ->
     if seconds <= 0 or sample_rate < 1000:
         raise ValueError(f"seconds={seconds} must be > 0 and sample_rate={sample_rate} >= 1000")
     rng = np.random.default_rng(seed)
-    n = int(round(seconds * sample_rate))
+    n = round(seconds * sample_rate)
     t = np.arange(n) / sample_rate
     out = np.zeros(n)
     note_len = int(0.25 * sample_rate)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -109,9 +111,9 @@ def run_demo(seconds: float = 30.0, output: str | None = None, seed: int = 0) ->
         if q.requires_fit:
             q.fit(data)
         q.encode(data[:64])  # compile outside the timing
-        t_enc, codes = _best_time(lambda: q.encode(data))
+        t_enc, codes = _best_time(partial(q.encode, data))
         out_dtype = np.int16 if kind == "pcm" else np.float32
-        t_dec, rec = _best_time(lambda: q.decode(codes, dtype=out_dtype))
+        t_dec, rec = _best_time(partial(q.decode, codes, dtype=out_dtype))
         ref = data.astype(np.float64) / (32768.0 if kind == "pcm" else 1.0)
         got = rec.astype(np.float64) / (32768.0 if kind == "pcm" else 1.0)
         bits = float(q.bits) / q.dim if q.bits is not None else float("nan")

@@ -95,7 +95,9 @@ def psnr_db(x: Any, x_hat: Any, peak: float | None = None) -> float:
     a, _ = _pair(x, x_hat)
     p = float(np.max(np.abs(a))) if peak is None else float(peak)
     if not (math.isfinite(p) and p > 0):
-        raise ValueError(f"peak must be finite and > 0, got {peak!r}" if peak is not None else "x is all zeros: give peak=")
+        raise ValueError(
+            f"peak must be finite and > 0, got {peak!r}" if peak is not None else "x is all zeros: give peak="
+        )
     e = mse(x, x_hat)
     return float("inf") if e == 0 else float(10.0 * np.log10(p * p / e))
 

@@ -123,8 +123,7 @@ def _rows(result: Any) -> list[Mapping[str, Any]]:
         rows = result
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
         raise TypeError(
-            "result must be an object with .rows, a list of dicts or a pandas DataFrame, "
-            f"got {type(result).__name__}"
+            f"result must be an object with .rows, a list of dicts or a pandas DataFrame, got {type(result).__name__}"
         )
     rows = list(rows)
     for i, row in enumerate(rows):
@@ -197,7 +196,9 @@ def _bound_function(bound: Any, variance: float | None) -> tuple[Callable[[np.nd
             raise ValueError(f"variance must be finite and > 0, got {variance!r}")
     if isinstance(bound, str):
         if bound != "gaussian":
-            raise ValueError(f"bound={bound!r} is not known; give 'gaussian', a frozen scipy.stats distribution or a callable")
+            raise ValueError(
+                f"bound={bound!r} is not known; give 'gaussian', a frozen scipy.stats distribution or a callable"
+            )
         if variance is None:
             raise ValueError("bound='gaussian' needs variance= (the source variance, data units squared)")
         v = variance
@@ -227,11 +228,20 @@ def _bound_function(bound: Any, variance: float | None) -> tuple[Callable[[np.nd
     raise TypeError(f"bound must be 'gaussian', a frozen scipy.stats distribution or a callable, got {bound!r}")
 
 
-def _draw_bound(ax: Axes, fn: Callable[[np.ndarray], np.ndarray], variance: float | None, y: str,
-                rates: np.ndarray, label: str, style: str) -> None:
+def _draw_bound(
+    ax: Axes,
+    fn: Callable[[np.ndarray], np.ndarray],
+    variance: float | None,
+    y: str,
+    rates: np.ndarray,
+    label: str,
+    style: str,
+) -> None:
     d = fn(rates)
     if not np.all(np.isfinite(d) & (d > 0)):
-        raise ValueError(f"the bound {label!r} gave distortions that are not finite and > 0 at rates {rates[~(np.isfinite(d) & (d > 0))][:3]}")
+        raise ValueError(
+            f"the bound {label!r} gave distortions that are not finite and > 0 at rates {rates[~(np.isfinite(d) & (d > 0))][:3]}"
+        )
     if y == "mse":
         values = d
     elif y == "rmse":
@@ -323,9 +333,7 @@ def plot_rd(
         if ecsq_gap:
             raise ValueError("ecsq_gap=True needs a bound= to shift")
     elif x not in _RATE_AXES or y not in _BOUND_AXES:
-        raise ValueError(
-            f"bound= needs x in {_RATE_AXES} (bits/sample) and y in {_BOUND_AXES}, got x={x!r}, y={y!r}"
-        )
+        raise ValueError(f"bound= needs x in {_RATE_AXES} (bits/sample) and y in {_BOUND_AXES}, got x={x!r}, y={y!r}")
     rows = _rows(result)
     fig, ax = _axes(ax)
     rates = _draw_series(ax, rows, x, y)
@@ -456,8 +464,13 @@ def plot_error_histogram(
     mean = float(np.mean(err))
     fig, ax = _axes(ax)
     values, edges = np.histogram(err, bins=bins, density=density)
-    ax.stairs(values, edges, fill=True, alpha=0.7,
-              label=f"mean {mean:.4g}, RMSE {rmse:.4g}, max |error| {max_err:.4g} (n={err.size})")
+    ax.stairs(
+        values,
+        edges,
+        fill=True,
+        alpha=0.7,
+        label=f"mean {mean:.4g}, RMSE {rmse:.4g}, max |error| {max_err:.4g} (n={err.size})",
+    )
     ax.set_xlabel("error x_hat - x (data units)")
     ax.set_ylabel("density" if density else "count")
     ax.grid(True, alpha=0.3)
@@ -500,7 +513,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     p = Path(os.fspath(path))
     fmt = SAVE_FORMATS.get(p.suffix.lower())
     if fmt is None:
-        raise ValueError(f"cannot save a figure as {p.suffix or 'no extension'!r} ({p}); supported: {', '.join(SAVE_FORMATS)}")
+        raise ValueError(
+            f"cannot save a figure as {p.suffix or 'no extension'!r} ({p}); supported: {', '.join(SAVE_FORMATS)}"
+        )
     if not hasattr(fig, "savefig"):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     fig.savefig(p, format=fmt)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, Self, TextIO
 
 __all__ = ["Progress", "make_progress", "format_count", "format_rate", "format_duration"]
 
@@ -46,7 +47,7 @@ def format_duration(seconds: float) -> str:
     """``75 -> '01:15'``, ``3725 -> '1:02:05'``; ``'--:--'`` when unknown."""
     if not seconds >= 0 or seconds == float("inf"):
         return "--:--"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
@@ -135,10 +136,10 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ drawing

@@ -38,7 +38,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +48,8 @@ from ._validation import check_int, check_real
 from .codec import DEFAULT_FRAME_SIZE, DEFAULT_MAX_OUTPUT_BYTES, Codec, decode_bytes, describe
 from .errors import CorruptFileError
 from .progress import make_progress
-from .table import Table
 from .quantizers.base import Quantizer
+from .table import Table
 from .theory import gaussian_rate
 
 __all__ = [
@@ -88,7 +88,16 @@ COLUMNS: tuple[str, ...] = (
 TIMING_COLUMNS: tuple[str, ...] = ("fit_s", "encode_s", "decode_s")
 #: The columns ``str(result)`` and the command line show.
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "quantizer", "param", "rate", "entropy", "mse", "snr_db", "max_abs_error", "fit_s", "encode_s", "decode_s",
+    "quantizer",
+    "param",
+    "rate",
+    "entropy",
+    "mse",
+    "snr_db",
+    "max_abs_error",
+    "fit_s",
+    "encode_s",
+    "decode_s",
 )
 #: Preset names understood by :func:`quantizer_for` (``"kmeans:D"`` also, for dimension D).
 PRESETS: tuple[str, ...] = ("uniform", "mu-law", "lloyd-max", "kmeans", "ecsq")
@@ -104,7 +113,7 @@ KMEANS_MAX_PAIR_LEVELS = 1024
 KMEANS_MAX_LEVELS = 1 << 16
 _INT_BITS_MAX = 16  # mu-law and Lloyd-Max: 2**16 levels at most
 
-Factory = Union[str, Callable[[Any], Union[Quantizer, Codec]]]
+Factory = str | Callable[[Any], Quantizer | Codec]
 
 
 # ---------------------------------------------------------------------------- the table
@@ -173,7 +182,6 @@ class RDResult(Table):
             If a label is not in the table (the message lists those that are).
         """
         return super().filter(quantizer)
-
 
 
 # ---------------------------------------------------------------------------- scaled codec
@@ -347,7 +355,9 @@ def _preset_bits(name: str, base: str, dim: int | None, bits: Any) -> None:
                 f"2**(bits*{dim}) codewords), got bits={bits!r}"
             )
         levels = "codewords" if base == "kmeans" else "levels"
-        raise ValueError(f"preset {name!r} needs a whole number of bits per sample (it has 2**bits {levels}), got {bits!r}")
+        raise ValueError(
+            f"preset {name!r} needs a whole number of bits per sample (it has 2**bits {levels}), got {bits!r}"
+        )
     if total > _INT_BITS_MAX:
         raise ValueError(f"preset {name!r}: bits={bits!r} is above the {_INT_BITS_MAX} bits per code it supports")
 
@@ -461,17 +471,21 @@ def _kmeans(arr: np.ndarray, bits: float, dim: int | None) -> Quantizer:
 
     if dim is None:
         pair_levels = 2 ** int(2 * bits)
-        dim = 2 if (
-            pair_levels <= KMEANS_MAX_PAIR_LEVELS
-            and arr.shape[-1] % 2 == 0
-            and arr.size // 2 >= KMEANS_TRAIN_PER_LEVEL * pair_levels
-        ) else 1
+        dim = (
+            2
+            if (
+                pair_levels <= KMEANS_MAX_PAIR_LEVELS
+                and arr.shape[-1] % 2 == 0
+                and arr.size // 2 >= KMEANS_TRAIN_PER_LEVEL * pair_levels
+            )
+            else 1
+        )
     if arr.shape[-1] % dim:
         raise ValueError(
             f"kmeans at dim={dim} groups {dim} consecutive samples of the last axis, which has "
             f"length {arr.shape[-1]} (shape {arr.shape}); trim or reshape the data"
         )
-    levels = 2 ** int(round(bits * dim))
+    levels = 2 ** round(bits * dim)
     train = _subsample(np.ascontiguousarray(arr).reshape(-1, dim), KMEANS_TRAIN_PER_LEVEL * levels)
     return KMeansVectorQuantizer(levels, dim=dim, random_state=0).fit(train)
 
@@ -518,7 +532,9 @@ def _codec_for(obj: Any, entropy: str | None) -> Codec:
     raise TypeError(f"expected a quantsig Quantizer or Codec, got {type(obj).__name__}")
 
 
-def _measure(arr: np.ndarray, obj: Any, label: str | None, param: Any, entropy: str | None, fit_s: float) -> dict[str, Any]:
+def _measure(
+    arr: np.ndarray, obj: Any, label: str | None, param: Any, entropy: str | None, fit_s: float
+) -> dict[str, Any]:
     codec = _codec_for(obj, entropy)
     x_in = codec.scale_down(arr) if isinstance(codec, _ScaledCodec) else arr
     t0 = time.perf_counter()

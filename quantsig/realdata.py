@@ -93,8 +93,7 @@ def _package_dir(module: str, pip_name: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(
-            f"this real signal is shipped by the {pip_name!r} package, which is not installed; "
-            f"pip install {pip_name}"
+            f"this real signal is shipped by the {pip_name!r} package, which is not installed; pip install {pip_name}"
         )
     return Path(next(iter(spec.submodule_search_locations)))
 
@@ -193,45 +192,121 @@ _MONTHLY = 12.0 / _SECONDS_PER_YEAR
 _YEARLY = 1.0 / _SECONDS_PER_YEAR
 
 _SOURCES: tuple[_Source, ...] = (
-    _Source("pywt.ecg", "series", "PyWavelets", "pywt",
-            "1,024 samples of an electrocardiogram (pywt.data.ecg, data/ecg.npz)",
-            "integer ADC units, as shipped", "unstated by PyWavelets", None,
-            _pywt("ecg.npz"), _read_npz_column),
-    _Source("pywt.sst_nino3", "series", "PyWavelets", "pywt",
-            "monthly mean sea surface temperature of the Nino 3 region, Jan 1950 to Aug 2016 "
-            "(NOAA ERSSTv4; column 4 of data/sst_nino3.npz, the raw series behind pywt.data.nino)",
-            "deg C", "monthly", _MONTHLY,
-            _pywt("sst_nino3.npz"), lambda p: _read_npz_column(p, 4)),
-    _Source("statsmodels.co2", "series", "statsmodels", "statsmodels",
-            "weekly atmospheric CO2 at Mauna Loa, Mar 1958 to Dec 2001 (statsmodels.datasets.co2; "
-            "the 59 weeks without a measurement are dropped)",
-            "ppmv", "weekly", 1.0 / (7 * 86400.0), _statsmodels("co2"), _statsmodels_reader("co2")),
-    _Source("statsmodels.elnino", "series", "statsmodels", "statsmodels",
-            "monthly sea surface temperature, Jan 1950 to Dec 2010 (statsmodels.datasets.elnino, "
-            "row by row)",
-            "deg C", "monthly", _MONTHLY, _statsmodels("elnino"), _statsmodels_reader("elnino")),
-    _Source("statsmodels.sunspots", "series", "statsmodels", "statsmodels",
-            "yearly sunspot numbers, 1700 to 2008 (statsmodels.datasets.sunspots)",
-            "sunspot number", "yearly", _YEARLY, _statsmodels("sunspots"), _statsmodels_reader("sunspots")),
-    _Source("statsmodels.nile", "series", "statsmodels", "statsmodels",
-            "yearly flow of the Nile at Aswan, 1871 to 1970 (statsmodels.datasets.nile)",
-            "1e8 m^3", "yearly", _YEARLY, _statsmodels("nile"), _statsmodels_reader("nile")),
+    _Source(
+        "pywt.ecg",
+        "series",
+        "PyWavelets",
+        "pywt",
+        "1,024 samples of an electrocardiogram (pywt.data.ecg, data/ecg.npz)",
+        "integer ADC units, as shipped",
+        "unstated by PyWavelets",
+        None,
+        _pywt("ecg.npz"),
+        _read_npz_column,
+    ),
+    _Source(
+        "pywt.sst_nino3",
+        "series",
+        "PyWavelets",
+        "pywt",
+        "monthly mean sea surface temperature of the Nino 3 region, Jan 1950 to Aug 2016 "
+        "(NOAA ERSSTv4; column 4 of data/sst_nino3.npz, the raw series behind pywt.data.nino)",
+        "deg C",
+        "monthly",
+        _MONTHLY,
+        _pywt("sst_nino3.npz"),
+        lambda p: _read_npz_column(p, 4),
+    ),
+    _Source(
+        "statsmodels.co2",
+        "series",
+        "statsmodels",
+        "statsmodels",
+        "weekly atmospheric CO2 at Mauna Loa, Mar 1958 to Dec 2001 (statsmodels.datasets.co2; "
+        "the 59 weeks without a measurement are dropped)",
+        "ppmv",
+        "weekly",
+        1.0 / (7 * 86400.0),
+        _statsmodels("co2"),
+        _statsmodels_reader("co2"),
+    ),
+    _Source(
+        "statsmodels.elnino",
+        "series",
+        "statsmodels",
+        "statsmodels",
+        "monthly sea surface temperature, Jan 1950 to Dec 2010 (statsmodels.datasets.elnino, row by row)",
+        "deg C",
+        "monthly",
+        _MONTHLY,
+        _statsmodels("elnino"),
+        _statsmodels_reader("elnino"),
+    ),
+    _Source(
+        "statsmodels.sunspots",
+        "series",
+        "statsmodels",
+        "statsmodels",
+        "yearly sunspot numbers, 1700 to 2008 (statsmodels.datasets.sunspots)",
+        "sunspot number",
+        "yearly",
+        _YEARLY,
+        _statsmodels("sunspots"),
+        _statsmodels_reader("sunspots"),
+    ),
+    _Source(
+        "statsmodels.nile",
+        "series",
+        "statsmodels",
+        "statsmodels",
+        "yearly flow of the Nile at Aswan, 1871 to 1970 (statsmodels.datasets.nile)",
+        "1e8 m^3",
+        "yearly",
+        _YEARLY,
+        _statsmodels("nile"),
+        _statsmodels_reader("nile"),
+    ),
     *(
-        _Source(f"cpython.pluck-pcm{bits}", "audio", "", "test",
-                f"a plucked string, stereo, {bits}-bit PCM WAV (CPython's test/audiodata/pluck-pcm{bits}.wav)",
-                "PCM", "11025 Hz", 11025.0,
-                _cpython(f"audiodata/pluck-pcm{bits}.wav"), _read_pcm)
+        _Source(
+            f"cpython.pluck-pcm{bits}",
+            "audio",
+            "",
+            "test",
+            f"a plucked string, stereo, {bits}-bit PCM WAV (CPython's test/audiodata/pluck-pcm{bits}.wav)",
+            "PCM",
+            "11025 Hz",
+            11025.0,
+            _cpython(f"audiodata/pluck-pcm{bits}.wav"),
+            _read_pcm,
+        )
         for bits in (8, 16, 24, 32)
     ),
-    _Source("cpython.audiotest", "audio", "", "test",
-            "a short mono recording, G.711 mu-law, 8012 Hz (CPython's test/audiotest.au, also "
-            "test/test_email/data/sndhdr.au), decoded to 16-bit PCM",
-            "PCM", "8012 Hz", 8012.0,
-            _cpython("audiotest.au", "test_email/data/sndhdr.au"), _read_pcm),
+    _Source(
+        "cpython.audiotest",
+        "audio",
+        "",
+        "test",
+        "a short mono recording, G.711 mu-law, 8012 Hz (CPython's test/audiotest.au, also "
+        "test/test_email/data/sndhdr.au), decoded to 16-bit PCM",
+        "PCM",
+        "8012 Hz",
+        8012.0,
+        _cpython("audiotest.au", "test_email/data/sndhdr.au"),
+        _read_pcm,
+    ),
     *(
-        _Source(f"pygame.{stem}", "audio", "pygame", "pygame",
-                f"{what} from pygame's examples (examples/data/{stem}.wav, {fmt})",
-                "PCM", "11025 Hz", 11025.0, _pygame(f"{stem}.wav"), _read_pcm)
+        _Source(
+            f"pygame.{stem}",
+            "audio",
+            "pygame",
+            "pygame",
+            f"{what} from pygame's examples (examples/data/{stem}.wav, {fmt})",
+            "PCM",
+            "11025 Hz",
+            11025.0,
+            _pygame(f"{stem}.wav"),
+            _read_pcm,
+        )
         for stem, what, fmt in (
             ("house_lo", "a music loop", "8-bit PCM"),
             ("secosmic_lo", "a music excerpt", "MS ADPCM, decoded to 16 bits"),

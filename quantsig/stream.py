@@ -35,18 +35,19 @@ import os
 import time
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator, Protocol
+from typing import Any, BinaryIO, Protocol, Self
 
 import numpy as np
 
 from . import container as _c
+from ._bisect import geometric_bisect
+from ._validation import check_int, smallest_uint
 from .entropy import decode_symbols, encode_symbols
 from .entropy.rans import _put_uvarint, _Reader
 from .entropy.residual import DEFAULT_CONTEXTS, MAX_CONTEXTS, decode_residuals, encode_residuals
-from ._bisect import geometric_bisect
-from ._validation import check_int, smallest_uint
 from .errors import CodeRangeError, CorruptFileError
 from .kernels import lpc as _k
 from .predictors import lpc as _lpc
@@ -273,7 +274,16 @@ def _make_config(
     stereo: bool,
     contexts: int,
 ) -> _Config:
-    given = [name for name, v in (("lossless", lossless or None), ("max_abs_error", max_abs_error), ("step", step), ("quantizer", quantizer)) if v is not None]
+    given = [
+        name
+        for name, v in (
+            ("lossless", lossless or None),
+            ("max_abs_error", max_abs_error),
+            ("step", step),
+            ("quantizer", quantizer),
+        )
+        if v is not None
+    ]
     if len(given) > 1:
         raise ValueError(f"give one of lossless=True, max_abs_error=, step= or quantizer=, not {' and '.join(given)}")
     kind = dtype.kind
@@ -287,8 +297,13 @@ def _make_config(
             )
     mode = given[0]
     base: dict[str, Any] = dict(
-        dtype=dtype, channels=channels, frame_size=frame_size, block_size=block_size,
-        max_order=max_order, stereo=bool(stereo), n_ctx=contexts,
+        dtype=dtype,
+        channels=channels,
+        frame_size=frame_size,
+        block_size=block_size,
+        max_order=max_order,
+        stereo=bool(stereo),
+        n_ctx=contexts,
     )
     if mode == "quantizer":
         if not isinstance(quantizer, Quantizer):
@@ -296,13 +311,17 @@ def _make_config(
         if quantizer.dim != 1:
             raise ValueError(f"a stream's quantizer must be scalar (dim=1), got dim={quantizer.dim}")
         if name not in quantizer.input_dtypes:
-            raise TypeError(f"{quantizer!r} does not encode {name} samples (it takes {', '.join(quantizer.input_dtypes)})")
+            raise TypeError(
+                f"{quantizer!r} does not encode {name} samples (it takes {', '.join(quantizer.input_dtypes)})"
+            )
         return _Config(mode="quantizer", quantizer=quantizer, **base)
     if name not in _INT_DTYPES + _FLOAT_DTYPES:
         raise TypeError(f"stream samples must be one of {', '.join(_INT_DTYPES + _FLOAT_DTYPES)}, got {name}")
     if mode == "lossless":
         if kind not in "iu":
-            raise ValueError(f"lossless=True is for integer data (int8/16/32, uint8/16/32); {name} data needs max_abs_error=")
+            raise ValueError(
+                f"lossless=True is for integer data (int8/16/32, uint8/16/32); {name} data needs max_abs_error="
+            )
         return _Config(mode="lossless", step=1, **base)
     if mode == "max_abs_error":
         e = _check_float_param(max_abs_error, "max_abs_error")
@@ -327,9 +346,10 @@ def _make_config(
 
 def _config_from_doc(doc: dict[str, Any]) -> _Config:
     """Validate a stream header (untrusted)."""
+
     def get(key: str, types: tuple[type, ...], default: Any = None) -> Any:
         v = doc.get(key, default)
-        if not isinstance(v, types) or isinstance(v, bool) and bool not in types:
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
             raise _corrupt(f"header field {key!r} is invalid: {v!r}")
         return v
 
@@ -357,7 +377,7 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
     stereo = get("stereo", (bool,), d["stereo"])
     if not 1 <= channels <= MAX_CHANNELS:
         raise _corrupt(f"{channels} channels (1 to {MAX_CHANNELS} allowed)")
-    if not 1 <= frame_size or frame_size * channels > MAX_FRAME_CELLS:
+    if not frame_size >= 1 or frame_size * channels > MAX_FRAME_CELLS:
         raise _corrupt(f"frame_size {frame_size} x {channels} channels exceeds the limit of {MAX_FRAME_CELLS} values")
     if not 1 <= block_size <= frame_size:
         raise _corrupt(f"block_size {block_size} is not within [1, frame_size]")
@@ -365,8 +385,16 @@ def _config_from_doc(doc: dict[str, Any]) -> _Config:
         raise _corrupt(f"max_order {max_order} is not within [0, {_lpc.MAX_ORDER}]")
     if not 1 <= contexts <= MAX_CONTEXTS:
         raise _corrupt(f"contexts {contexts} is not within [1, {MAX_CONTEXTS}]")
-    cfg = _Config(mode=mode, dtype=dtype, channels=channels, frame_size=frame_size, block_size=block_size,
-                  max_order=max_order, stereo=stereo, n_ctx=contexts)
+    cfg = _Config(
+        mode=mode,
+        dtype=dtype,
+        channels=channels,
+        frame_size=frame_size,
+        block_size=block_size,
+        max_order=max_order,
+        stereo=stereo,
+        n_ctx=contexts,
+    )
     if mode == "quantizer":
         try:
             q_config = doc.get("quantizer")
@@ -441,7 +469,9 @@ def _splittable(start: int, end: int, depth: int) -> bool:
     return depth > 0 and end - start >= 2 * MIN_SPLIT
 
 
-def _plan_block(x: np.ndarray, start: int, end: int, max_order: int, step: float | None) -> tuple[float, int, list[_Leaf]]:
+def _plan_block(
+    x: np.ndarray, start: int, end: int, max_order: int, step: float | None
+) -> tuple[float, int, list[_Leaf]]:
     """Predictors for ``x[start:end]``: one for the block, or (recursively) one per half where
     that is cheaper: a block holding an onset or a change of sound is predicted better in
     parts. Returns the estimated cost in bits, the split flags (one bit per splittable node,
@@ -451,7 +481,9 @@ def _plan_block(x: np.ndarray, start: int, end: int, max_order: int, step: float
     return cost, sum(f << i for i, f in enumerate(flags)), leaves
 
 
-def _best_split(x: np.ndarray, a: int, b: int, depth: int, max_order: int, step: float | None) -> tuple[float, list[int], list[_Leaf]]:
+def _best_split(
+    x: np.ndarray, a: int, b: int, depth: int, max_order: int, step: float | None
+) -> tuple[float, list[int], list[_Leaf]]:
     # a plain recursive function, not a closure: a self-referencing closure is a reference
     # cycle, which would keep each frame's arrays alive until the garbage collector runs
     p, cost = _lpc.analyze(x, a, b, max_order, step=step)
@@ -471,8 +503,9 @@ def _flag_count(start: int, end: int, depth: int) -> int:
     return int(_k.n_flags(np.int64(end - start), np.int64(depth), np.int64(MIN_SPLIT)))
 
 
-def _parse_plan(r: _Reader, payload: Any, blocks: list[tuple[int, int]], stereo: bool, n_slots: int,
-                cfg: _Config) -> tuple[np.ndarray, np.ndarray]:
+def _parse_plan(
+    r: _Reader, payload: Any, blocks: list[tuple[int, int]], stereo: bool, n_slots: int, cfg: _Config
+) -> tuple[np.ndarray, np.ndarray]:
     """The per-block part of a frame (stereo modes, split flags, predictors), parsed and
     checked in one kernel call: rows ``slot, rep, start, end, order, shift, coef_offset,
     stereo`` and the integer coefficients, each predictor's reversed (oldest sample first)."""
@@ -482,9 +515,19 @@ def _parse_plan(r: _Reader, payload: Any, blocks: list[tuple[int, int]], stereo:
     starts = np.array([b0 for b0, _ in blocks], np.int64)
     ends = np.array([b1 for _, b1 in blocks], np.int64)
     status, pos, n_leaves, _ = _k.parse_plan(
-        np.frombuffer(payload, np.uint8), np.int64(r.pos), starts, ends, stereo, np.int64(n_slots),
-        np.int64(cfg.max_order), np.int64(_lpc._MAX_SHIFT), np.int64(SPLIT_DEPTH), np.int64(MIN_SPLIT),
-        np.int64(_COEF_BITS), leaves, coefs,
+        np.frombuffer(payload, np.uint8),
+        np.int64(r.pos),
+        starts,
+        ends,
+        stereo,
+        np.int64(n_slots),
+        np.int64(cfg.max_order),
+        np.int64(_lpc._MAX_SHIFT),
+        np.int64(SPLIT_DEPTH),
+        np.int64(MIN_SPLIT),
+        np.int64(_COEF_BITS),
+        leaves,
+        coefs,
     )
     if status != _k.PLAN_OK:
         raise _corrupt(_PLAN_ERRORS.get(int(status), "invalid block plan"))
@@ -505,7 +548,7 @@ def _int_limits(cfg: _Config) -> tuple[int, int]:
 
 def encode_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
     """Code one frame ``x`` (rows x channels, the stream dtype); returns (payload, reconstruction)."""
-    rows, ch = x.shape
+    _rows, _ch = x.shape
     if cfg.mode == "quantizer":
         q = cfg.quantizer
         assert q is not None
@@ -530,7 +573,9 @@ _MAX_MAP = 1 << 16
 _MAP_FLAG = 0x80
 
 
-def _encode_int_frame(cfg: _Config, X: np.ndarray, x: np.ndarray, table: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
+def _encode_int_frame(
+    cfg: _Config, X: np.ndarray, x: np.ndarray, table: np.ndarray | None = None
+) -> tuple[bytes, np.ndarray]:
     """Integer frame: ``X`` (int64 rows x channels) is the samples, or with ``table`` their
     indices into the frame's sorted distinct values (data that takes few distinct values, e.g.
     decoded mu-law or A-law, costs what its indices cost)."""
@@ -683,8 +728,9 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         Q = _get_residuals(r, n_slots, rows, cfg)
         reps = np.zeros((n_reps, rows), np.int64)
         lo, hi = _int_limits(cfg)
-        _k.decode_int_frame(Q, leaves, coefs, np.int64(cfg.step), np.int64(lo), np.int64(hi),
-                            cfg.mode == "lossless", reps)
+        _k.decode_int_frame(
+            Q, leaves, coefs, np.int64(cfg.step), np.int64(lo), np.int64(hi), cfg.mode == "lossless", reps
+        )
         if r.pos != len(payload):
             raise _corrupt("frame has unexpected trailing bytes")
         values = (reps[:2] if stereo else reps) << w
@@ -724,8 +770,9 @@ def decode_frame(cfg: _Config, payload: memoryview, rows: int) -> np.ndarray:
         dense = np.zeros(rows * ch)
         dense[pos] = vals
         for c in range(ch):
-            _k.interp_decode(Q[c], order, cfg.step, f32, flags[c * rows : (c + 1) * rows],
-                             dense[c * rows : (c + 1) * rows], Y[c])
+            _k.interp_decode(
+                Q[c], order, cfg.step, f32, flags[c * rows : (c + 1) * rows], dense[c * rows : (c + 1) * rows], Y[c]
+            )
         if not np.all(np.isfinite(Y)):
             raise _corrupt("decoded samples are not finite")
         return Y.T.astype(cfg.dtype)
@@ -875,7 +922,9 @@ class StreamWriter:
 
         self.metadata = {} if metadata is None else metadata
         _check_metadata(self.metadata)
-        self._mode_args: dict[str, Any] = dict(lossless=bool(lossless), max_abs_error=max_abs_error, step=step, quantizer=quantizer)
+        self._mode_args: dict[str, Any] = dict(
+            lossless=bool(lossless), max_abs_error=max_abs_error, step=step, quantizer=quantizer
+        )
         if not lossless and lossless is not False:
             raise TypeError(f"lossless must be True or False, got {lossless!r}")
         self._stereo = bool(stereo)
@@ -889,7 +938,7 @@ class StreamWriter:
         self._fill = 0
         self._writer: _c.ContainerWriter | None = None
         self._owns = isinstance(file, (str, os.PathLike))
-        self._file: Any = open(file, "wb") if isinstance(file, (str, os.PathLike)) else file
+        self._file: Any = open(file, "wb") if isinstance(file, (str, os.PathLike)) else file  # noqa: SIM115 (the object owns the file; close() closes it)
         if not hasattr(self._file, "write"):
             raise TypeError(f"file must be a path or a binary file object, got {type(file).__name__}")
         self._bytes = 0
@@ -900,8 +949,14 @@ class StreamWriter:
     # ------------------------------------------------------------------ setup
     def _set_dtype(self, dt: np.dtype) -> None:
         self._cfg = _make_config(
-            dt, self.channels, frame_size=self.frame_size, block_size=self.block_size,
-            max_order=self.max_order, stereo=self._stereo, contexts=self.contexts, **self._mode_args,
+            dt,
+            self.channels,
+            frame_size=self.frame_size,
+            block_size=self.block_size,
+            max_order=self.max_order,
+            stereo=self._stereo,
+            contexts=self.contexts,
+            **self._mode_args,
         )
         self.dtype = dt
         self.stats.itemsize = dt.itemsize
@@ -959,9 +1014,7 @@ class StreamWriter:
         elif arr.ndim == 2 and arr.shape[1] == self.channels:
             arr2 = arr
         else:
-            raise ValueError(
-                f"block must have shape (n,) for 1 channel or (n, {self.channels}); got {arr.shape}"
-            )
+            raise ValueError(f"block must have shape (n,) for 1 channel or (n, {self.channels}); got {arr.shape}")
         if self._ndim is None:
             self._ndim = arr.ndim
         if self.dtype is None:
@@ -1060,10 +1113,10 @@ class StreamWriter:
         if self._owns:
             self._file.close()
 
-    def __enter__(self) -> StreamWriter:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -1080,7 +1133,7 @@ class _Source:
         if isinstance(source, (bytes, bytearray, memoryview)):
             self.mem: memoryview | None = memoryview(source).cast("B")
         elif isinstance(source, (str, os.PathLike)):
-            self._file = open(source, "rb")
+            self._file = open(source, "rb")  # noqa: SIM115 (the object owns the file; close() closes it)
             self._owns = True
             self.mem = None
         elif hasattr(source, "read") and hasattr(source, "seek"):
@@ -1113,7 +1166,9 @@ class _Source:
         data = self._file.read(info.size)
         if len(data) != info.size:
             raise _corrupt(f"the file changed while reading: frame at {info.offset} is short")
-        local = _c.FrameInfo(offset=0, first=info.first, n_values=info.n_values, kind=info.kind, payload_len=info.payload_len)
+        local = _c.FrameInfo(
+            offset=0, first=info.first, n_values=info.n_values, kind=info.kind, payload_len=info.payload_len
+        )
         return _c.frame_payload(data, local)
 
     def close(self) -> None:
@@ -1178,7 +1233,9 @@ class StreamReader:
                 if f.kind != _c.FrameKind.STREAM:
                     raise _corrupt(f"frame at offset {f.offset} is not a stream frame")
                 if not 1 <= f.n_values <= self._cfg.frame_size:
-                    raise _corrupt(f"frame at offset {f.offset} holds {f.n_values} rows (frame_size {self._cfg.frame_size})")
+                    raise _corrupt(
+                        f"frame at offset {f.offset} holds {f.n_values} rows (frame_size {self._cfg.frame_size})"
+                    )
         except BaseException:
             self._src.close()
             raise
@@ -1239,7 +1296,11 @@ class StreamReader:
             "bits_per_sample": 8 * self.file_bytes / n if n else float("nan"),
             "compression_ratio": n * cfg.dtype.itemsize / self.file_bytes if self.file_bytes else float("nan"),
             "step": None if cfg.mode == "quantizer" else cfg.step,
-            "max_abs_error": (0.0 if cfg.mode == "lossless" else (None if math.isinf(cfg.bound) or cfg.mode == "quantizer" else cfg.bound)),
+            "max_abs_error": (
+                0.0
+                if cfg.mode == "lossless"
+                else (None if math.isinf(cfg.bound) or cfg.mode == "quantizer" else cfg.bound)
+            ),
             "quantizer": None if cfg.quantizer is None else repr(cfg.quantizer),
             "metadata": self.metadata,
         }
@@ -1285,7 +1346,9 @@ class StreamReader:
         n = remaining if n < 0 else min(n, remaining)
         nbytes = n * self.channels * self.dtype.itemsize
         if nbytes > self.max_output_bytes:
-            raise ValueError(f"reading {n} samples needs {nbytes} bytes, above max_output_bytes={self.max_output_bytes}")
+            raise ValueError(
+                f"reading {n} samples needs {nbytes} bytes, above max_output_bytes={self.max_output_bytes}"
+            )
         out = np.empty((n, self.channels), self.dtype)
         got = 0
         while got < n:
@@ -1325,10 +1388,10 @@ class StreamReader:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def __enter__(self) -> StreamReader:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -1385,7 +1448,9 @@ def compress_array(
     if targets:
         clash = [k for k in ("lossless", "max_abs_error", "step", "quantizer") if mode.get(k) not in (None, False)]
         if len(targets) > 1 or clash:
-            raise ValueError(f"give one of bits_per_sample=, snr_db=, lossless=, max_abs_error=, step=, quantizer=; got {', '.join(targets + clash)}")
+            raise ValueError(
+                f"give one of bits_per_sample=, snr_db=, lossless=, max_abs_error=, step=, quantizer=; got {', '.join(targets + clash)}"
+            )
         return _search_step(arr, bits_per_sample, snr_db, sample_rate=sample_rate, metadata=metadata, **mode)
     return _compress_once(arr, sample_rate=sample_rate, metadata=metadata, **mode)
 
@@ -1445,7 +1510,9 @@ def _search_step(arr: np.ndarray, bits: float | None, snr: float | None, **optio
         if ok(fine):
             return run(fine)
         if not ok(coarse):
-            raise ValueError(f"bits_per_sample={bits} cannot be met: {run(coarse)[1].bits_per_sample:.4f} is the lowest rate reached")
+            raise ValueError(
+                f"bits_per_sample={bits} cannot be met: {run(coarse)[1].bits_per_sample:.4f} is the lowest rate reached"
+            )
         return run(geometric_bisect(ok, good=coarse, bad=fine, integer=is_int))
     if not ok(fine):  # an SNR: the coarsest step that meets it
         raise ValueError(f"snr_db={snr} cannot be met" + (" even losslessly" if is_int else ""))

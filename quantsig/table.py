@@ -13,7 +13,7 @@ import math
 import numbers
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
@@ -38,7 +38,6 @@ class Table:
     SUMMARY_COLUMNS: ClassVar[tuple[str, ...]] = ()
 
     __slots__ = ("_rows",)
-
 
     def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
         checked = []
@@ -94,7 +93,7 @@ class Table:
         """The labels (the first column), in order of first appearance."""
         return list(dict.fromkeys(r[self.COLUMNS[0]] for r in self._rows))
 
-    def filter(self: T, label: str | Iterable[str]) -> T:
+    def filter(self, label: str | Iterable[str]) -> Self:
         """The rows of one label or of several (in the table's order).
 
         Raises
@@ -105,20 +104,18 @@ class Table:
         wanted = {label} if isinstance(label, str) else set(label)
         unknown = wanted - set(self.labels())
         if unknown:
-            raise ValueError(
-                f"no rows for {', '.join(sorted(map(repr, unknown)))}; the labels are {self.labels()}"
-            )
+            raise ValueError(f"no rows for {', '.join(sorted(map(repr, unknown)))}; the labels are {self.labels()}")
         return type(self)(r for r in self._rows if r[self.COLUMNS[0]] in wanted)
 
     @classmethod
-    def concat(cls: type[T], *results: T) -> T:
+    def concat(cls, *results: Self) -> Self:
         """One table holding the rows of every ``results`` in turn."""
         for r in results:
             if not isinstance(r, cls):
                 raise TypeError(f"can only concatenate {cls.__name__} tables, got {type(r).__name__}")
         return cls(row for r in results for row in r._rows)
 
-    def __add__(self: T, other: object) -> T:
+    def __add__(self, other: object) -> Self:
         if not isinstance(other, type(self)):
             return NotImplemented
         return type(self).concat(self, other)
@@ -150,7 +147,10 @@ class Table:
         """A GitHub Markdown table of ``columns`` (default all), floats formatted with
         ``floatfmt``. Returns the text when ``path`` is None, else writes it."""
         cols = self._columns(columns)
-        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(":---" if c in self.TEXT_COLUMNS else "---:" for c in cols) + "|"]
+        lines = [
+            "| " + " | ".join(cols) + " |",
+            "|" + "|".join(":---" if c in self.TEXT_COLUMNS else "---:" for c in cols) + "|",
+        ]
         for r in self._rows:
             cells = (_format(r[c], floatfmt).replace("|", "\\|") for c in cols)
             lines.append("| " + " | ".join(cells) + " |")
@@ -162,7 +162,9 @@ class Table:
         cells = [list(cols)] + [[_format(r[c], floatfmt) for c in cols] for r in self._rows]
         widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
         lines = [
-            "  ".join(s.ljust(w) if c in self.TEXT_COLUMNS else s.rjust(w) for s, w, c in zip(row, widths, cols)).rstrip()
+            "  ".join(
+                s.ljust(w) if c in self.TEXT_COLUMNS else s.rjust(w) for s, w, c in zip(row, widths, cols)
+            ).rstrip()
             for row in cells
         ]
         lines.insert(1, "-" * max(len(line) for line in lines))
@@ -199,6 +201,7 @@ class Table:
             raise KeyError(f"no column(s) {bad}; the columns are {', '.join(self.COLUMNS)}")
         return tuple(columns)
 
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
@@ -234,4 +237,3 @@ def _emit(text: str, path: str | os.PathLike[str] | None) -> str | None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(text)
     return None
-

@@ -23,7 +23,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def _expected_code_shape(q: Quantizer, shape: tuple[int, ...]) -> tuple[int, ...
 def _raises(exc: type[BaseException] | tuple[type[BaseException], ...], func: Callable[[], Any], what: str) -> str:
     try:
         func()
-    except exc as e:  # noqa: PERF203
+    except exc as e:
         msg = str(e)
         assert msg.strip(), f"{what}: raised {type(e).__name__} with an empty message"
         return msg

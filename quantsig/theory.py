@@ -187,7 +187,9 @@ def panter_dite_distortion(dist: Any, levels: Any) -> Any:
     n = _positive(levels, "levels")
     lo, hi = (float(v) for v in dist.support())  # infinite limits are fine: f**(1/3) decays
     mid = float(dist.median())
-    parts = [integrate.quad(lambda t: float(dist.pdf(t)) ** (1.0 / 3.0), a, b, limit=200, epsabs=0, epsrel=1e-12)[0]
-             for a, b in ((lo, mid), (mid, hi))]
+    parts = [
+        integrate.quad(lambda t: float(dist.pdf(t)) ** (1.0 / 3.0), a, b, limit=200, epsabs=0, epsrel=1e-12)[0]
+        for a, b in ((lo, mid), (mid, hi))
+    ]
     c = sum(parts) ** 3 / 12.0
     return _out(c / n**2)

@@ -214,7 +214,17 @@ def test_g711_quantizer_names():
 # ---------------------------------------------------------------------- real recordings
 
 
-PLUCK = ["pcm16.wav", "pcm24.wav", "pcm32.wav", "pcm8.wav", "pcm16.aiff", "pcm24.au", "pcm8.aiff", "ulaw.au", "alaw.aifc"]
+PLUCK = [
+    "pcm16.wav",
+    "pcm24.wav",
+    "pcm32.wav",
+    "pcm8.wav",
+    "pcm16.aiff",
+    "pcm24.au",
+    "pcm8.aiff",
+    "ulaw.au",
+    "alaw.aifc",
+]
 
 
 @pytest.mark.parametrize("name", PLUCK)
@@ -259,7 +269,7 @@ def test_unreadable_input_names_the_file_and_the_cause(tmp_path):
     bad.write_text("this is not audio")
     with pytest.raises(AudioFileError, match=r"notes\.wav.*Format not recognised"):
         compress_file(bad, tmp_path / "a.qsg")
-    with pytest.raises(FileNotFoundError, match="missing.wav"):
+    with pytest.raises(FileNotFoundError, match=r"missing.wav"):
         compress_file(tmp_path / "missing.wav", tmp_path / "a.qsg")
     assert sorted(os.listdir(tmp_path)) == ["notes.wav"]
 

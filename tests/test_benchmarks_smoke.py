@@ -40,8 +40,17 @@ EXPECTED_ROWS = (
     ),
     *(
         f"compile.{phase}.{subject}"
-        for subject in ("uniform-b16", "uniform-unbounded", "mu-law", "a-law", "g711",
-                        "lloyd-max.fit", "lloyd-max", "kmeans-vq", "numba-noop")
+        for subject in (
+            "uniform-b16",
+            "uniform-unbounded",
+            "mu-law",
+            "a-law",
+            "g711",
+            "lloyd-max.fit",
+            "lloyd-max",
+            "kmeans-vq",
+            "numba-noop",
+        )
         for phase in ("cold", "warm")
     ),
     *(f"rd.sweep.{p}" for p in ("uniform", "mu-law", "lloyd-max", "kmeans", "ecsq", "total")),
@@ -53,13 +62,29 @@ EXPECTED_ROWS = (
     *(
         f"stream.lossless.{audio}.{what}"
         for audio in ("pluck16", "audiotest", "speech8k", "music44k")
-        for what in ("size.vs_flac8", "size.vs_flac5", "size.vs_zstd19", "size.vs_zstd3",
-                     "encode.vs_flac5", "decode.vs_flac5")
+        for what in (
+            "size.vs_flac8",
+            "size.vs_flac5",
+            "size.vs_zstd19",
+            "size.vs_zstd3",
+            "encode.vs_flac5",
+            "decode.vs_flac5",
+        )
     ),
     *(
         f"stream.maxerr.{data}.{bound}.vs_{peer}"
-        for data in ("ecg", "sst_nino3", "co2", "elnino", "sunspots", "nile",
-                     "pluck16", "audiotest", "speech8k", "music44k")
+        for data in (
+            "ecg",
+            "sst_nino3",
+            "co2",
+            "elnino",
+            "sunspots",
+            "nile",
+            "pluck16",
+            "audiotest",
+            "speech8k",
+            "music44k",
+        )
         for bound in ("1e-2", "1e-3", "1e-4")
         for peer in ("pysz", "h5sz3", "zfp")
     ),
@@ -73,9 +98,17 @@ EXPECTED_ROWS = (
     "stream.memory.read.vs_10x_shorter",
     *(
         f"weights.mse.{ours}.vs_{peer}"
-        for ours, peer in (("bpw4_5", "q4_0"), ("bpw8_0", "q8_0"), ("bpw5_0", "q4_1"), ("bpw5_5", "q5_0"),
-                           ("bpw6_0", "q5_1"), ("bpw4_25", "mxfp4"), ("bpw4_5", "q4_k"), ("bpw6_5625", "q6_k"),
-                           ("q4_0_layout", "q4_0"))
+        for ours, peer in (
+            ("bpw4_5", "q4_0"),
+            ("bpw8_0", "q8_0"),
+            ("bpw5_0", "q4_1"),
+            ("bpw5_5", "q5_0"),
+            ("bpw6_0", "q5_1"),
+            ("bpw4_25", "mxfp4"),
+            ("bpw4_5", "q4_k"),
+            ("bpw6_5625", "q6_k"),
+            ("q4_0_layout", "q4_0"),
+        )
     ),
     "weights.speed.q4_0_layout.vs_q4_0",
     "weights.kmeans.fit.vs_sklearn",

@@ -83,7 +83,9 @@ def test_info_on_a_file(tmp_path):
     import quantsig
 
     path = tmp_path / "x.qsg"
-    quantsig.save(path, np.linspace(-1, 1, 5000).astype(np.float32), quantsig.MuLawQuantizer(bits=8), metadata={"rate": 8000})
+    quantsig.save(
+        path, np.linspace(-1, 1, 5000).astype(np.float32), quantsig.MuLawQuantizer(bits=8), metadata={"rate": 8000}
+    )
     r = run("info", str(path))
     assert r.returncode == 0, r.stderr
     assert "5000 <f4" in r.stdout and "MuLawQuantizer" in r.stdout and "rate" in r.stdout

@@ -20,7 +20,11 @@ TIMING = set(rd.TIMING_COLUMNS)
 def run(*args, cwd=None, env=None):
     return subprocess.run(
         [sys.executable, "-m", "quantsig", "rd", *args],
-        capture_output=True, text=True, timeout=300, cwd=cwd, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -65,8 +69,9 @@ def test_npy_input_and_json_output(tmp_path):
     x = np.random.default_rng(1).laplace(size=(300, 20)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "rd.json"
-    r = run(str(tmp_path / "x.npy"), "--quantizers", "uniform,lloyd-max", "--bits", "2,4", "--json", str(out),
-            "--quiet")
+    r = run(
+        str(tmp_path / "x.npy"), "--quantizers", "uniform,lloyd-max", "--bits", "2,4", "--json", str(out), "--quiet"
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
     records = json.loads(out.read_text(encoding="utf-8"))
@@ -136,13 +141,34 @@ def test_refuses_to_overwrite_without_force(tmp_path):
     assert r.returncode == 2
     assert "exists" in r.stderr and "--force" in r.stderr and "Traceback" not in r.stderr
     assert out.read_text() == "keep me"
-    r = run("--synthetic", "laplacian", "--n", "5000", "--quantizers", "uniform", "--bits", "2", "--csv", str(out),
-            "--force")
+    r = run(
+        "--synthetic",
+        "laplacian",
+        "--n",
+        "5000",
+        "--quantizers",
+        "uniform",
+        "--bits",
+        "2",
+        "--csv",
+        str(out),
+        "--force",
+    )
     assert r.returncode == 0, r.stderr
     assert read_csv(out)[0]["quantizer"] == "uniform"
     # two outputs with one name
-    r = run("--synthetic", "gaussian", "--n", "100", "--bits", "1", "--csv", str(tmp_path / "a"),
-            "--json", str(tmp_path / "a"))
+    r = run(
+        "--synthetic",
+        "gaussian",
+        "--n",
+        "100",
+        "--bits",
+        "1",
+        "--csv",
+        str(tmp_path / "a"),
+        "--json",
+        str(tmp_path / "a"),
+    )
     assert r.returncode == 2 and "both name" in r.stderr
 
 
@@ -206,8 +232,19 @@ def test_data_errors_exit_1(tmp_path):
 
 
 def test_progress_bar_and_jobs(tmp_path):
-    r = run("--synthetic", "gaussian", "--n", "5000", "--quantizers", "uniform,lloyd-max", "--bits", "1:3",
-            "--jobs", "2", "--progress")
+    r = run(
+        "--synthetic",
+        "gaussian",
+        "--n",
+        "5000",
+        "--quantizers",
+        "uniform,lloyd-max",
+        "--bits",
+        "1:3",
+        "--jobs",
+        "2",
+        "--progress",
+    )
     assert r.returncode == 0, r.stderr
     assert "6 points" in r.stderr and "100%" in r.stderr
 
@@ -225,8 +262,20 @@ def _has_plot() -> bool:
 @pytest.mark.skipif(not _has_plot(), reason="quantsig.plot or matplotlib is not available yet")
 def test_plot_and_markdown(tmp_path):
     png, md = tmp_path / "rd.png", tmp_path / "rd.md"
-    r = run("--synthetic", "gaussian", "--n", "5000", "--quantizers", "uniform,lloyd-max", "--bits", "1:3",
-            "--plot", str(png), "--markdown", str(md))
+    r = run(
+        "--synthetic",
+        "gaussian",
+        "--n",
+        "5000",
+        "--quantizers",
+        "uniform,lloyd-max",
+        "--bits",
+        "1:3",
+        "--plot",
+        str(png),
+        "--markdown",
+        str(md),
+    )
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = md.read_text(encoding="utf-8").splitlines()
@@ -239,7 +288,7 @@ def test_plot_and_markdown(tmp_path):
 def test_plot_without_matplotlib_exits_2(tmp_path):
     fake = tmp_path / "fake" / "matplotlib"
     fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text('raise ImportError("No module named \'matplotlib\'")\n')
+    (fake / "__init__.py").write_text("raise ImportError(\"No module named 'matplotlib'\")\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "fake"), os.environ.get("PYTHONPATH", "")]))
     out = tmp_path / "rd.png"
     r = run("--synthetic", "gaussian", "--n", "100", "--bits", "1", "--plot", str(out), env=env)

@@ -23,7 +23,9 @@ SUMMARY = re.compile(
 
 
 def run(*args, cwd=None):
-    r = subprocess.run([sys.executable, "-m", "quantsig", *map(str, args)], check=False, capture_output=True, timeout=300, cwd=cwd)
+    r = subprocess.run(
+        [sys.executable, "-m", "quantsig", *map(str, args)], check=False, capture_output=True, timeout=300, cwd=cwd
+    )
     # decoded by hand: text mode would turn the progress bar's \r into \n
     r.stdout, r.stderr = r.stdout.decode(), r.stderr.decode()
     assert "Traceback" not in r.stderr, r.stderr

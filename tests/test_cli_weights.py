@@ -17,7 +17,9 @@ from quantsig.weights import load_model, quantize_model, report
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "quantsig", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "quantsig", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
 
 
 def _matrix(rng, rows, cols):
@@ -27,8 +29,13 @@ def _matrix(rng, rows, cols):
 @pytest.fixture(scope="module")
 def model():
     rng = np.random.default_rng(0)
-    return {"embed.weight": _matrix(rng, 64, 96), "l0.weight": _matrix(rng, 128, 96),
-            "l0.bias": np.zeros(128, np.float32), "l1.weight": _matrix(rng, 96, 128), "steps": np.arange(4, dtype=np.int64)}
+    return {
+        "embed.weight": _matrix(rng, 64, 96),
+        "l0.weight": _matrix(rng, 128, 96),
+        "l0.bias": np.zeros(128, np.float32),
+        "l1.weight": _matrix(rng, 96, 128),
+        "steps": np.arange(4, dtype=np.int64),
+    }
 
 
 @pytest.fixture()
@@ -90,14 +97,39 @@ def test_budget_on_a_safetensors_file(files, model):
 def test_explicit_scheme_on_an_npz_file_matches_the_library(files, tmp_path):
     _, npz = files
     out = tmp_path / "q4.qsg"
-    r = run("weights", str(npz), "-o", str(out), "--method", "uniform", "--bits", "4", "--group-size", "32",
-            "--entropy", "raw", "--skip", "embed.*", "--min-size", "1")
+    r = run(
+        "weights",
+        str(npz),
+        "-o",
+        str(out),
+        "--method",
+        "uniform",
+        "--bits",
+        "4",
+        "--group-size",
+        "32",
+        "--entropy",
+        "raw",
+        "--skip",
+        "embed.*",
+        "--min-size",
+        "1",
+    )
     assert r.returncode == 0, r.stderr
     rows = _table_rows(r.stdout)
     assert rows["embed.weight"][2] == "exact"
     assert rows["l0.weight"][2:4] == rows["l1.weight"][2:4] == ["uniform:4:g32", "raw"]
-    lib = quantize_model(npz, method="uniform", bits=4, group_size=32, entropy="raw", skip=["embed.*"], min_size=1,
-                         metadata={"source": "model.npz"}, out=tmp_path / "lib.qsg")
+    lib = quantize_model(
+        npz,
+        method="uniform",
+        bits=4,
+        group_size=32,
+        entropy="raw",
+        skip=["embed.*"],
+        min_size=1,
+        metadata={"source": "model.npz"},
+        out=tmp_path / "lib.qsg",
+    )
     assert out.read_bytes() == (tmp_path / "lib.qsg").read_bytes()
     assert lib.names == list(rows)
 
@@ -108,8 +140,21 @@ def test_jobs_progress_quiet_and_force(files, tmp_path):
     r = run("weights", str(st), "-o", str(out1), "--method", "kmeans", "--bits", "3", "--min-size", "1", "--progress")
     assert r.returncode == 0, r.stderr
     assert "100%" in r.stderr and "weights" in r.stderr  # the bar, forced on a pipe
-    r = run("weights", str(st), "-o", str(out2), "--method", "kmeans", "--bits", "3", "--min-size", "1",
-            "--jobs", "2", "--quiet")
+    r = run(
+        "weights",
+        str(st),
+        "-o",
+        str(out2),
+        "--method",
+        "kmeans",
+        "--bits",
+        "3",
+        "--min-size",
+        "1",
+        "--jobs",
+        "2",
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "" and r.stderr == ""
     assert out1.read_bytes() == out2.read_bytes()
@@ -146,29 +191,39 @@ def test_info_describes_a_weights_archive(files, tmp_path, model):
     assert "INCOMPLETE" in r.stdout.splitlines()[0]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["weights"], "give a model file"),
-    (["weights", "{st}"], "say how to quantize"),
-    (["weights", "{st}", "--method", "gptq"], "invalid choice"),
-    (["weights", "{st}", "--granularity", "row", "--bits", "4"], "invalid choice"),
-    (["weights", "{st}", "--method", "uniform", "--granularity", "channel", "--group-size", "32"], "--group-size applies"),
-    (["weights", "{st}", "--method", "uniform", "--bits", "1"], "bits >= 2"),
-    (["weights", "{st}", "--bits-per-weight", "-1"], "--bits-per-weight"),
-    (["weights", "{st}", "--bits", "4", "--jobs", "0"], "--jobs must be positive"),
-    (["weights", "{st}", "--bits", "4", "--min-size", "0"], "--min-size must be positive"),
-    (["weights", "{missing}", "--bits", "4"], "No such file"),
-    (["weights", "{txt}", "--bits", "4"], "weights files are"),
-    (["weights", "{qsg}", "--bits", "4"], "--report"),
-    (["weights", "{st}", "-o", "{st}", "--bits", "4"], "is the input file"),
-    (["weights", "{st}", "--report", "{qsg}"], "give no IN"),
-    (["weights", "--report", "{missing}"], "No such file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["weights"], "give a model file"),
+        (["weights", "{st}"], "say how to quantize"),
+        (["weights", "{st}", "--method", "gptq"], "invalid choice"),
+        (["weights", "{st}", "--granularity", "row", "--bits", "4"], "invalid choice"),
+        (
+            ["weights", "{st}", "--method", "uniform", "--granularity", "channel", "--group-size", "32"],
+            "--group-size applies",
+        ),
+        (["weights", "{st}", "--method", "uniform", "--bits", "1"], "bits >= 2"),
+        (["weights", "{st}", "--bits-per-weight", "-1"], "--bits-per-weight"),
+        (["weights", "{st}", "--bits", "4", "--jobs", "0"], "--jobs must be positive"),
+        (["weights", "{st}", "--bits", "4", "--min-size", "0"], "--min-size must be positive"),
+        (["weights", "{missing}", "--bits", "4"], "No such file"),
+        (["weights", "{txt}", "--bits", "4"], "weights files are"),
+        (["weights", "{qsg}", "--bits", "4"], "--report"),
+        (["weights", "{st}", "-o", "{st}", "--bits", "4"], "is the input file"),
+        (["weights", "{st}", "--report", "{qsg}"], "give no IN"),
+        (["weights", "--report", "{missing}"], "No such file"),
+    ],
+)
 def test_usage_errors_exit_2(files, tmp_path, args, message):
     st, _ = files
     (tmp_path / "notes.txt").write_text("hello")
     quantize_model({"w": np.ones((4, 4), np.float32)}, method="uniform", bits=4, out=tmp_path / "a.qsg")
-    names = {"st": str(st), "missing": str(tmp_path / "nope.safetensors"), "txt": str(tmp_path / "notes.txt"),
-             "qsg": str(tmp_path / "a.qsg")}
+    names = {
+        "st": str(st),
+        "missing": str(tmp_path / "nope.safetensors"),
+        "txt": str(tmp_path / "notes.txt"),
+        "qsg": str(tmp_path / "a.qsg"),
+    }
     r = run(*[a.format(**names) for a in args])
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr

@@ -100,13 +100,17 @@ def test_rate_follows_entropy():
     h = -(p * np.log2(p)).sum()
     d = quantsig.info(quantsig.compress(x, q))
     assert h <= d["bits_per_sample"] <= h * 1.02 + 0.01
-    raw = quantsig.info(quantsig.compress(x, quantsig.UniformQuantizer(bits=8, lo=-8.0, hi=8.0, clip=True), entropy="raw"))
+    raw = quantsig.info(
+        quantsig.compress(x, quantsig.UniformQuantizer(bits=8, lo=-8.0, hi=8.0, clip=True), entropy="raw")
+    )
     assert 8.0 <= raw["bits_per_sample"] < 8.05
 
 
 def test_info_metadata_and_frames():
     x = data((10_000,))
-    blob = quantsig.compress(x, quantsig.MuLawQuantizer(clip=True), frame_size=3000, metadata={"rate": 8000, "who": "test"})
+    blob = quantsig.compress(
+        x, quantsig.MuLawQuantizer(clip=True), frame_size=3000, metadata={"rate": 8000, "who": "test"}
+    )
     d = quantsig.info(blob)
     assert d["frames"] == 4 and d["complete"] and d["metadata"] == {"rate": 8000, "who": "test"}
     assert d["file_bytes"] == len(blob) and d["shape"] == (10_000,)

@@ -246,6 +246,8 @@ def test_envelope_kernel_matches_brute_force() -> None:
         grid = np.linspace(-8, 8, 4001)
         best = np.argmin((grid[:, None] - y[None, :]) ** 2 + lmbda * length[None, :], axis=1)
         cell = np.searchsorted(ts[: m - 1], grid, side="right")
-        ties = np.isclose(grid[:, None], ts[None, : m - 1], atol=1e-9).any(axis=1) if m > 1 else np.zeros(grid.size, bool)
+        ties = (
+            np.isclose(grid[:, None], ts[None, : m - 1], atol=1e-9).any(axis=1) if m > 1 else np.zeros(grid.size, bool)
+        )
         np.testing.assert_array_equal(keep[:m][cell][~ties], best[~ties])
         assert (np.diff(ts[: m - 1]) > 0).all()

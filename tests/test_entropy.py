@@ -156,13 +156,12 @@ def test_decode_into_other_dtypes():
 
 def test_pinned_bytes():
     """Exact blocks for small inputs: a format change cannot slip in unnoticed."""
-    x = np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3, 3, 8, 3, 2, 7, 9, 5],
-                 np.uint8)
-    assert encode_symbols(x).hex() == (
-        "12200208000403b529ca83398ee300f099d05e02071e000002a07c1cc7018fce3b8623715c3e")
+    x = np.array(
+        [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3, 3, 8, 3, 2, 7, 9, 5], np.uint8
+    )
+    assert encode_symbols(x).hex() == ("12200208000403b529ca83398ee300f099d05e02071e000002a07c1cc7018fce3b8623715c3e")
     y = np.array([-2, 0, 0, 1, -1, 0, 0, 0, 70000, 0, 1, -1, 0, -300000, 0, 0], np.int32)
-    assert encode_symbols(y).hex() == (
-        "121001010103016d050008f4c95b441e794f02171dc77100695555150073555515008655555500")
+    assert encode_symbols(y).hex() == ("121001010103016d050008f4c95b441e794f02171dc77100695555150073555515008655555500")
     assert encode_symbols(np.full(5, -7, np.int16)).hex() == "11050d"
     assert encode_raw(np.arange(10) % 8, 3).hex() == "88c6fa08"
 
@@ -302,8 +301,14 @@ def split_block(block: bytes) -> dict:
 
     p = _parse(memoryview(block))
     i = p.info
-    fields = {"n": i.n, "lo": i.lo, "width": i.hi - i.lo + 1, "prec": i.precision, "table": bytes(p.table),
-              "payload": bytes(p.payload)}
+    fields = {
+        "n": i.n,
+        "lo": i.lo,
+        "width": i.hi - i.lo + 1,
+        "prec": i.precision,
+        "table": bytes(p.table),
+        "payload": bytes(p.payload),
+    }
     if i.n_escapes:
         fields.update(esc=bytes(p.escapes), n_esc=i.n_escapes, k=i.escape_k)
     return fields
@@ -320,7 +325,7 @@ def escape_block() -> tuple[np.ndarray, bytes]:
 
 
 def test_rebuild_helper_is_exact(escape_block):
-    x, block = escape_block
+    _x, block = escape_block
     assert rebuild(split_block(block)) == block
 
 
@@ -357,7 +362,7 @@ def test_forged_headers(escape_block, change, message):
         fields.pop("esc")
     if "states" in change:  # overwrite the first lane states, keep the words
         states = change["states"]
-        fields["payload"] = states + fields["payload"][len(states):]
+        fields["payload"] = states + fields["payload"][len(states) :]
     elif "state3" in change:
         fields["payload"] = fields["payload"][:15] + change["state3"] + fields["payload"][20:]
     else:
@@ -384,8 +389,12 @@ def test_every_truncation_is_detected(escape_block):
 
 
 def test_overlong_varints_rejected():
-    overlong = (b"\x10\x80\x00", b"\x10" + b"\xff" * 10 + b"\x01", b"\x10" + b"\x80" * 11,
-                b"\x10" + b"\xff" * 9 + b"\x02")  # non-canonical, 11 bytes, unterminated, >= 2**64
+    overlong = (
+        b"\x10\x80\x00",
+        b"\x10" + b"\xff" * 10 + b"\x01",
+        b"\x10" + b"\x80" * 11,
+        b"\x10" + b"\xff" * 9 + b"\x02",
+    )  # non-canonical, 11 bytes, unterminated, >= 2**64
     for bad in overlong:
         with pytest.raises(CorruptFileError):
             decode_symbols(bad, 0, np.int32)
@@ -424,7 +433,7 @@ def mutate(block: bytes, kind: str, seed: int) -> bytes:
         b[i:i] = rng.integers(0, 256, rng.integers(1, 4), dtype=np.uint8).tobytes()
     elif kind == "delete":
         i = rng.integers(0, len(b))
-        del b[i:i + rng.integers(1, 4)]
+        del b[i : i + rng.integers(1, 4)]
     else:
         b = bytearray(rng.integers(0, 256, rng.integers(0, 64), dtype=np.uint8).tobytes())
         if b and rng.random() < 0.7:
@@ -446,8 +455,9 @@ def mutation_bases() -> list[tuple[np.ndarray, bytes]]:
     return [(x, encode_symbols(x)) for x in xs]
 
 
-@settings(max_examples=300 if not NOJIT else 60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300 if not NOJIT else 60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(0, 5), mutations())
 def test_mutated_blocks_raise_only_corrupt_file_error(mutation_bases, which, mutation):
     x, block = mutation_bases[which]

@@ -17,8 +17,15 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 #: The files each example writes into --out (an example not listed here must still exit 0 and
 #: write only valid PNGs).
 EXPECTED = {
-    "rd_textbook.py": ("lloyd_max.png", "six_db_per_bit.png", "ecsq_gap.png", "rd.png", "snr.png",
-                       "error_histogram.png", "rd.csv"),
+    "rd_textbook.py": (
+        "lloyd_max.png",
+        "six_db_per_bit.png",
+        "ecsq_gap.png",
+        "rd.png",
+        "snr.png",
+        "error_histogram.png",
+        "rd.csv",
+    ),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -39,7 +46,12 @@ def test_example_runs(script: Path, tmp_path: Path):
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.run(
         [sys.executable, str(script), "--quick", "--out", str(out)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     assert "Traceback" not in proc.stderr

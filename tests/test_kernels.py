@@ -72,7 +72,7 @@ def test_bucket_histogram_and_exact_sums():
     x = np.concatenate([RNG.standard_normal(5000), [0.0, -0.0, 1e-40, 7.5]])
     w = RNG.uniform(0, 2, x.size)
     edges = lloyd.bucket_edges(lloyd.SHIFT)
-    cnt, a0, a1, a2, n_bad = lloyd.bucket_histogram(x, w, edges, lloyd.SHIFT)
+    cnt, a0, a1, _a2, n_bad = lloyd.bucket_histogram(x, w, edges, lloyd.SHIFT)
     assert n_bad == 0 and cnt.sum() == x.size
     b = search.float_buckets(x)
     np.testing.assert_allclose(a0, np.bincount(b, weights=w, minlength=a0.size), rtol=1e-12)
@@ -113,13 +113,15 @@ def test_sums_at_reports_missing_buckets():
     x = np.array([1.0, 2.0, 3.0])
     w = np.ones(3)
     edges = lloyd.bucket_edges(lloyd.SHIFT)
-    cnt, a0, a1, a2, _ = lloyd.bucket_histogram(x, w, edges, lloyd.SHIFT)
+    cnt, _a0, _a1, _a2, _ = lloyd.bucket_histogram(x, w, edges, lloyd.SHIFT)
     off = np.full(cnt.size, -1, np.int64)
     c = np.zeros(cnt.size + 1)
     out = np.empty(1)
     pos = np.empty(1, np.int64)
     missing = np.empty(1, np.int64)
-    k = lloyd.sums_at(np.array([2.0]), off, cnt, np.empty(0), c, c, np.empty(0), np.empty(0), lloyd.SHIFT, out, out, pos, missing)
+    k = lloyd.sums_at(
+        np.array([2.0]), off, cnt, np.empty(0), c, c, np.empty(0), np.empty(0), lloyd.SHIFT, out, out, pos, missing
+    )
     assert k == 1 and missing[0] == search.float_buckets(np.array([2.0]))[0]
 
 

@@ -142,7 +142,7 @@ def test_kernel_counts_non_finite_values():
         x[3, 1] = np.nan
         x[590, 0] = np.inf
         x[590, 2] = -np.inf
-        codes, n_bad = kernel_codes(x, codebook)
+        _codes, n_bad = kernel_codes(x, codebook)
         assert n_bad == 3
         x[3, 1] = np.finfo(dtype).max  # large but finite is fine
         x[590] = 0.0

@@ -17,7 +17,7 @@ def mse_by_quadrature(q, dist):
     edges = np.concatenate(([lo], q.thresholds_, [hi]))
     total = 0.0
     for a, b, y in zip(edges[:-1], edges[1:], q.levels_):
-        val, _ = integrate.quad(lambda v: (v - y) ** 2 * dist.pdf(v), a, b, epsabs=1e-15, epsrel=1e-12, limit=200)
+        val, _ = integrate.quad(lambda v, y=y: (v - y) ** 2 * dist.pdf(v), a, b, epsabs=1e-15, epsrel=1e-12, limit=200)
         total += val
     return total
 
@@ -62,7 +62,7 @@ def test_generic_distribution_is_a_fixed_point():
 def test_distribution_errors():
     with pytest.raises(ValueError, match="variance"):
         LloydMaxQuantizer(4).fit_distribution(stats.cauchy())
-    with pytest.raises(TypeError, match="scipy.stats"):
+    with pytest.raises(TypeError, match=r"scipy.stats"):
         LloydMaxQuantizer(4).fit_distribution("normal")
 
 

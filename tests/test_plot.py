@@ -33,11 +33,20 @@ def _row(label: str, param, q, x: np.ndarray) -> dict:
     blob = codec.compress(x)
     x_hat = codec.decompress(blob)
     return {
-        "quantizer": label, "param": param, "n_samples": x.size, "n_bytes": len(blob),
-        "rate": 8 * len(blob) / x.size, "entropy": metrics.code_entropy(q.encode(x)),
-        "mse": metrics.mse(x, x_hat), "rmse": metrics.rmse(x, x_hat), "snr_db": metrics.snr_db(x, x_hat),
-        "psnr_db": metrics.psnr_db(x, x_hat), "max_abs_error": metrics.max_abs_error(x, x_hat),
-        "fit_s": 0.0, "encode_s": 0.0, "decode_s": 0.0,
+        "quantizer": label,
+        "param": param,
+        "n_samples": x.size,
+        "n_bytes": len(blob),
+        "rate": 8 * len(blob) / x.size,
+        "entropy": metrics.code_entropy(q.encode(x)),
+        "mse": metrics.mse(x, x_hat),
+        "rmse": metrics.rmse(x, x_hat),
+        "snr_db": metrics.snr_db(x, x_hat),
+        "psnr_db": metrics.psnr_db(x, x_hat),
+        "max_abs_error": metrics.max_abs_error(x, x_hat),
+        "fit_s": 0.0,
+        "encode_s": 0.0,
+        "decode_s": 0.0,
     }
 
 
@@ -67,8 +76,11 @@ def _legend(ax) -> list[str]:
 
 # ---- the data drawn are the data given ---------------------------------------------------------
 
+
 @needs_mpl
-@pytest.mark.parametrize(("x", "y"), [("rate", "snr_db"), ("rate", "mse"), ("entropy", "rmse"), ("rate", "max_abs_error")])
+@pytest.mark.parametrize(
+    ("x", "y"), [("rate", "snr_db"), ("rate", "mse"), ("entropy", "rmse"), ("rate", "max_abs_error")]
+)
 def test_lines_equal_rows_sorted_by_x(rows, x, y):
     from quantsig.plot import plot_rd
 
@@ -82,7 +94,9 @@ def test_lines_equal_rows_sorted_by_x(rows, x, y):
         np.testing.assert_array_equal(line.get_ydata(), ys)
         assert np.all(np.diff(line.get_xdata()) > 0)
     assert ax.get_yscale() == ("log" if y in ("mse", "rmse", "max_abs_error") else "linear")
-    assert ax.get_xlabel() == {"rate": "rate (bits/sample, as written)", "entropy": "entropy (bits/sample, estimate)"}[x]
+    assert (
+        ax.get_xlabel() == {"rate": "rate (bits/sample, as written)", "entropy": "entropy (bits/sample, estimate)"}[x]
+    )
     assert ax.get_ylabel() == {"snr_db": "SNR (dB)", "mse": "MSE", "rmse": "RMSE", "max_abs_error": "max |error|"}[y]
 
 
@@ -107,13 +121,16 @@ def test_result_object_list_and_dataframe_draw_the_same(rows):
 def test_non_finite_points_are_left_out_of_their_line():
     from quantsig.plot import plot_rd
 
-    rows = [{"quantizer": "q", "rate": r, "snr_db": s} for r, s in ((1.0, 5.0), (8.0, math.inf), (2.0, 11.0), (3.0, None))]
+    rows = [
+        {"quantizer": "q", "rate": r, "snr_db": s} for r, s in ((1.0, 5.0), (8.0, math.inf), (2.0, 11.0), (3.0, None))
+    ]
     line = plot_rd(rows).axes[0].lines[0]
     assert line.get_xdata().tolist() == [1.0, 2.0]
     assert line.get_ydata().tolist() == [5.0, 11.0]
 
 
 # ---- bounds equal the theory --------------------------------------------------------------------
+
 
 @needs_mpl
 @pytest.mark.parametrize("y", ["snr_db", "mse", "rmse"])
@@ -189,12 +206,13 @@ def test_plot_snr_has_the_6_02_db_per_bit_line(rows):
     r = np.asarray(ref.get_xdata())
     assert r[0] == 0.0 and r[-1] == pytest.approx(max(row["rate"] for row in rows))
     np.testing.assert_allclose(ref.get_ydata(), 20 * math.log10(2) * r, rtol=1e-12)
-    xs, ys = _by_label(rows, "uniform", "rate", "snr_db")
+    _xs, ys = _by_label(rows, "uniform", "rate", "snr_db")
     np.testing.assert_array_equal(_line(ax, "uniform").get_ydata(), ys)
     assert ax.get_ylabel() == "SNR (dB)"
 
 
 # ---- error histogram ----------------------------------------------------------------------------
+
 
 @needs_mpl
 def test_error_histogram_counts_and_stats(signal):
@@ -235,6 +253,7 @@ def test_error_histogram_bad_inputs():
 
 
 # ---- files and axes -----------------------------------------------------------------------------
+
 
 @needs_mpl
 def test_save_png_svg_pdf_and_bad_extension(rows, tmp_path):
@@ -280,6 +299,7 @@ def test_ax_draws_into_the_given_axes(rows, signal):
 
 # ---- bad input ----------------------------------------------------------------------------------
 
+
 @needs_mpl
 def test_bad_results_name_the_problem(rows):
     from quantsig.plot import plot_rd, plot_snr
@@ -295,7 +315,7 @@ def test_bad_results_name_the_problem(rows):
         plot_rd(broken)
     with pytest.raises(ValueError, match="'quantizer'"):
         plot_rd([{"rate": 1.0, "snr_db": 3.0}])
-    with pytest.raises(ValueError, match="'rate'.*numeric"):
+    with pytest.raises(ValueError, match=r"'rate'.*numeric"):
         plot_rd([{"quantizer": "q", "rate": "fast", "snr_db": 3.0}])
     with pytest.raises(ValueError, match=r"y='bitrate'.*valid: rate, entropy, snr_db"):
         plot_rd(rows, y="bitrate")
@@ -333,15 +353,22 @@ def test_bad_bounds(rows):
 
 # ---- matplotlib stays optional and pyplot untouched ---------------------------------------------
 
+
 def test_missing_matplotlib_names_the_extra(monkeypatch):
-    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib", "matplotlib.figure"]:
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + [
+        "matplotlib",
+        "matplotlib.figure",
+    ]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.delitem(sys.modules, "quantsig.plot", raising=False)
     monkeypatch.setattr(quantsig, "plot", getattr(quantsig, "plot", None), raising=False)
     plot = importlib.import_module("quantsig.plot")  # the module itself imports fine
     rows = [{"quantizer": "q", "rate": 1.0, "snr_db": 4.0}]
-    for call in (lambda: plot.plot_rd(rows), lambda: plot.plot_snr(rows),
-                 lambda: plot.plot_error_histogram([0.0, 1.0], [0.0, 1.1])):
+    for call in (
+        lambda: plot.plot_rd(rows),
+        lambda: plot.plot_snr(rows),
+        lambda: plot.plot_error_histogram([0.0, 1.0], [0.0, 1.1]),
+    ):
         with pytest.raises(ImportError, match=re.escape('pip install "quantsig[plot]"')):
             call()
 

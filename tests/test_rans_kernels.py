@@ -83,20 +83,30 @@ def kernel_encode(symbols: np.ndarray, freqs: np.ndarray, prec: int) -> tuple[np
     a = len(freqs)
     freq, cum, inv = table.encoder_arrays(a + 1)
     out = np.empty(symbols.size + 1, np.uint16)
-    start, *states = kr.rans_encode(symbols, np.int64(0), np.int64(a - 1), np.int64(a), freq, cum, inv,
-                                    np.int64(prec), out)
+    start, *states = kr.rans_encode(
+        symbols, np.int64(0), np.int64(a - 1), np.int64(a), freq, cum, inv, np.int64(prec), out
+    )
     return out[start:].copy(), [int(s) for s in states]
 
 
-def kernel_decode(words: np.ndarray, states: list[int], freqs: np.ndarray, prec: int, n: int,
-                  esc: int = -1) -> tuple[int, np.ndarray, np.ndarray, int]:
+def kernel_decode(
+    words: np.ndarray, states: list[int], freqs: np.ndarray, prec: int, n: int, esc: int = -1
+) -> tuple[int, np.ndarray, np.ndarray, int]:
     table = FrequencyTable(np.asarray(freqs, np.int64), prec)
     w = np.zeros(words.size + 1, np.uint16)
     w[:-1] = words
     out = np.empty(n, np.int64)
     esc_pos = np.full(n, -1, np.int64)
-    status, found = kr.rans_decode(w, table.decoder_table(), np.int64(prec), *(np.int64(s) for s in states),
-                                   np.int64(0), np.int64(esc), out, esc_pos)
+    status, found = kr.rans_decode(
+        w,
+        table.decoder_table(),
+        np.int64(prec),
+        *(np.int64(s) for s in states),
+        np.int64(0),
+        np.int64(esc),
+        out,
+        esc_pos,
+    )
     return int(status), out, esc_pos, int(found)
 
 
@@ -189,8 +199,9 @@ def test_rans_decode_escape_positions_capped():
     w[:-1] = words
     out = np.empty(6, np.int64)
     esc_pos = np.full(2, -1, np.int64)  # room for 2 of the 4 escapes
-    status, found = kr.rans_decode(w, table.decoder_table(), np.int64(2), *(np.int64(s) for s in states),
-                                   np.int64(10), np.int64(1), out, esc_pos)
+    status, found = kr.rans_decode(
+        w, table.decoder_table(), np.int64(2), *(np.int64(s) for s in states), np.int64(10), np.int64(1), out, esc_pos
+    )
     assert status == 0 and found == 4
     assert esc_pos.tolist() == [0, 2]
     assert out.tolist() == [10] * 6  # escapes write lo, symbol 0 is lo too
@@ -290,7 +301,7 @@ def ref_read_table(data: bytes, a: int, prec: int) -> list[int]:
             prev = prev + (z >> 1 if z % 2 == 0 else -((z + 1) >> 1))
             freqs.append(prev)
     freqs.append((1 << prec) - sum(freqs))
-    assert all(b == 0 for b in r.bits[r.pos:])
+    assert all(b == 0 for b in r.bits[r.pos :])
     assert len(data) == (r.pos + 7) // 8
     return freqs
 
@@ -300,8 +311,9 @@ def tables(draw):
     prec = draw(st.integers(1, 16))
     a = draw(st.integers(2, 300))
     m = 1 << prec
-    counts = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1, 2, 5, 100, 10**4, 10**6]), min_size=a, max_size=a)),
-                      np.int64)
+    counts = np.array(
+        draw(st.lists(st.sampled_from([0, 0, 0, 1, 2, 5, 100, 10**4, 10**6]), min_size=a, max_size=a)), np.int64
+    )
     nz = np.flatnonzero(counts)
     counts[nz[m:]] = 0
     if np.count_nonzero(counts) < 2:
@@ -364,8 +376,11 @@ def pack_bit_list(bits: list[int]) -> bytes:
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 1)), min_size=1, max_size=20),
-       st.integers(0, 63), st.integers(0, 3))
+@given(
+    st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 1)), min_size=1, max_size=20),
+    st.integers(0, 63),
+    st.integers(0, 3),
+)
 def test_escape_stream_matches_reference(items, k, shrink):
     items = [(u >> (shrink * 16), s) for u, s in items]  # also small distances
     items = [(u, s) for u, s in items if (u >> k).bit_length() + k <= 64]
@@ -374,8 +389,9 @@ def test_escape_stream_matches_reference(items, k, shrink):
     u = np.array([x for x, _ in items], np.uint64)
     side = np.array([s for _, s in items], np.uint8)
     out = np.empty(10 * len(items) + 8, np.uint8)
-    nb = kr.encode_escapes((u >> np.uint64(32)).astype(np.int64), (u & np.uint64(0xFFFFFFFF)).astype(np.int64),
-                           side, np.int64(k), out)
+    nb = kr.encode_escapes(
+        (u >> np.uint64(32)).astype(np.int64), (u & np.uint64(0xFFFFFFFF)).astype(np.int64), side, np.int64(k), out
+    )
     data = out[:nb].tobytes()
     assert data == pack_bit_list([b for x, s in items for b in ref_escape_bits(x, s, k)])
     hi = np.empty(len(items), np.int64)
@@ -397,8 +413,10 @@ def test_escape_stream_rejects_more_than_64_bits():
     z = np.empty(1, np.int64)
     assert kr.decode_escapes(data, np.int64(0), z, z.copy(), np.empty(1, np.uint8)) == kr.ERR_VALUE
     bits = [0] + [1] * 8  # gamma prefix too long
-    assert kr.decode_escapes(np.frombuffer(pack_bit_list(bits), np.uint8), np.int64(0), z, z.copy(),
-                             np.empty(1, np.uint8)) == kr.ERR_VALUE
+    assert (
+        kr.decode_escapes(np.frombuffer(pack_bit_list(bits), np.uint8), np.int64(0), z, z.copy(), np.empty(1, np.uint8))
+        == kr.ERR_VALUE
+    )
 
 
 # ---------------------------------------------------------------------- statistics kernels
@@ -486,19 +504,26 @@ def test_model_costs_are_exact_coded_sizes(counts):
     c = np.array(counts, np.int64)
     low = max(1, (int(np.count_nonzero(c)) - 1).bit_length())
     totals = np.full(17, np.inf)
-    kr.model_costs(c, np.int64(low), np.int64(16), np.int64(16), totals, np.zeros(c.size, np.int64),
-                   np.empty(9 * c.size + 8, np.uint8))
+    kr.model_costs(
+        c,
+        np.int64(low),
+        np.int64(16),
+        np.int64(16),
+        totals,
+        np.zeros(c.size, np.int64),
+        np.empty(9 * c.size + 8, np.uint8),
+    )
     for prec in range(low, 17):
         t = FrequencyTable.from_counts(c, prec)
         assert totals[prec] == pytest.approx(t.cost_bits(c) + 8 * len(t.to_bytes()), rel=1e-12)
     chosen = FrequencyTable.fit(c)  # searches precisions up to bit_length(n) + 1
     high = min(16, max(low, int(c.sum()).bit_length() + 1))
-    assert chosen.cost_bits(c) + 8 * len(chosen.to_bytes()) <= totals[:high + 1].min() * (1 + 1e-4) + 1e-9
+    assert chosen.cost_bits(c) + 8 * len(chosen.to_bytes()) <= totals[: high + 1].min() * (1 + 1e-4) + 1e-9
 
 
 def test_trim_window_keeps_dense_windows_and_cuts_sparse_tails():
     dense = np.bincount(np.random.default_rng(0).binomial(40, 0.5, 10_000))
-    dense = dense[np.flatnonzero(dense)[0]:np.flatnonzero(dense)[-1] + 1]
+    dense = dense[np.flatnonzero(dense)[0] : np.flatnonzero(dense)[-1] + 1]
     i, j = kr.trim_window(dense, np.int64(dense.sum()), np.int64(0))
     assert dense[i] > 0 and dense[j] > 0 and j - i >= dense.size - 3
     sparse = np.zeros(60_000, np.int64)

@@ -41,7 +41,9 @@ def entropy_per_code(codes: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def check_row_against_truth(row: dict, x: np.ndarray, q, blob: bytes, y: np.ndarray, x_in: np.ndarray | None = None) -> None:
+def check_row_against_truth(
+    row: dict, x: np.ndarray, q, blob: bytes, y: np.ndarray, x_in: np.ndarray | None = None
+) -> None:
     """Compare a row with what the caller measured itself from ``blob`` and ``y``."""
     n = x.size
     assert row["n_samples"] == n
@@ -52,7 +54,9 @@ def check_row_against_truth(row: dict, x: np.ndarray, q, blob: bytes, y: np.ndar
     err = x.astype(np.float64) - y.astype(np.float64)
     assert row["mse"] == pytest.approx(np.mean(err**2), rel=1e-12)
     assert row["rmse"] == pytest.approx(math.sqrt(np.mean(err**2)), rel=1e-12)
-    assert row["snr_db"] == pytest.approx(10 * math.log10(np.sum(x.astype(np.float64) ** 2) / np.sum(err**2)), rel=1e-12)
+    assert row["snr_db"] == pytest.approx(
+        10 * math.log10(np.sum(x.astype(np.float64) ** 2) / np.sum(err**2)), rel=1e-12
+    )
     peak = float(np.max(np.abs(x)))
     assert row["psnr_db"] == pytest.approx(10 * math.log10(peak**2 / np.mean(err**2)), rel=1e-12)
     assert row["max_abs_error"] == np.max(np.abs(err))
@@ -441,8 +445,18 @@ def test_bits_must_be_positive(preset, bits):
         rd.rd_curve(gaussian(100), preset, [2, bits])  # checked before any point runs
 
 
-@pytest.mark.parametrize("preset,bits", [("lloyd-max", 2.5), ("mu-law", 1.5), ("kmeans", 3.5), ("kmeans:2", 0.3),
-                                         ("lloyd-max", 17), ("kmeans:4", 5), ("ecsq", 17)])
+@pytest.mark.parametrize(
+    "preset,bits",
+    [
+        ("lloyd-max", 2.5),
+        ("mu-law", 1.5),
+        ("kmeans", 3.5),
+        ("kmeans:2", 0.3),
+        ("lloyd-max", 17),
+        ("kmeans:4", 5),
+        ("ecsq", 17),
+    ],
+)
 def test_presets_refuse_rates_they_cannot_do(preset, bits):
     if preset == "ecsq" and not HAS_ECSQ:
         pytest.skip("quantsig.ECSQuantizer has not landed yet")

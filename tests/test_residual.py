@@ -7,6 +7,7 @@ test needs the four-lane layout on a small input.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 
 import numpy as np
@@ -59,7 +60,7 @@ def _naive_tokens(values, seg_starts):
     n = len(values)
     bounds = list(seg_starts) + [n]
     toks, levs, bits = [], [], []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         s = 0
         for j in range(a, b, 4):
             group = range(j, min(j + 4, b))
@@ -81,8 +82,13 @@ def _naive_tokens(values, seg_starts):
 
 def test_analyze_matches_the_naive_definitions():
     rng = np.random.default_rng(3)
-    v = np.concatenate([_laplace(30, 150, 1), rng.integers(I64_MIN, I64_MAX, 40, endpoint=True),
-                        [0, -1, 7, -8, 8, 15, 16, I64_MIN, I64_MAX]]).astype(np.int64)
+    v = np.concatenate(
+        [
+            _laplace(30, 150, 1),
+            rng.integers(I64_MIN, I64_MAX, 40, endpoint=True),
+            [0, -1, 7, -8, 8, 15, 16, I64_MIN, I64_MAX],
+        ]
+    ).astype(np.int64)
     seg = np.array([0, 37, 37, 101, 198], np.int64)
     tokens = np.empty(v.size, np.uint8)
     levels = np.empty(v.size, np.uint16)
@@ -217,8 +223,10 @@ def test_bad_arguments():
 # ---------------------------------------------------------------------- format pins
 
 
-_PIN_VALUES = np.array([0, 1, -1, 2, -2, 100, -100, 5, 0, 0, 3, -7, 1 << 40, -(1 << 40), 17, -17,
-                        4, 4, -3, 0, 1, 1, 2, -9, 60, -61, 0, 2], np.int64)
+_PIN_VALUES = np.array(
+    [0, 1, -1, 2, -2, 100, -100, 5, 0, 0, 3, -7, 1 << 40, -(1 << 40), 17, -17, 4, 4, -3, 0, 1, 1, 2, -9, 60, -61, 0, 2],
+    np.int64,
+)
 
 
 def test_pinned_block_one_lane():
@@ -243,12 +251,14 @@ def test_pinned_block_parametric():
     np.testing.assert_array_equal(decode_residuals(bytes.fromhex(_PIN_PARAMETRIC), 80), v)
 
 
-_PIN_PARAMETRIC = ("021810000d113b90801b0014a35507872c7dcb7e631e94c569b4744e9d5c522254d30dc34d8b0084ca7a"
-                   "f57a4504d52c0eee713ca9")
-_PIN_ONE_LANE = ("0208a400040a95aa109224cd4cf247080000000100071234dd0860f9be7b572042ca0c04e80000000000"
-                 "feffffff7f254c")
-_PIN_FOUR_LANES = ("0209a400040a95aa109224cd4cf247080000000100d2b6000010d1b9000010840f0000010503e0270c27"
-                   "0c4500a004e80000000000feffffff7f254c")
+_PIN_PARAMETRIC = (
+    "021810000d113b90801b0014a35507872c7dcb7e631e94c569b4744e9d5c522254d30dc34d8b0084ca7af57a4504d52c0eee713ca9"
+)
+_PIN_ONE_LANE = "0208a400040a95aa109224cd4cf247080000000100071234dd0860f9be7b572042ca0c04e80000000000feffffff7f254c"
+_PIN_FOUR_LANES = (
+    "0209a400040a95aa109224cd4cf247080000000100d2b6000010d1b9000010840f0000010503e0270c27"
+    "0c4500a004e80000000000feffffff7f254c"
+)
 
 
 def test_parametric_family_is_pinned():
@@ -260,7 +270,8 @@ def test_parametric_family_is_pinned():
     assert freqs[8, :6].tolist() == [2041, 1021, 511, 256, 128, 65]
     # any change of the family (or a platform computing it differently) changes these bytes
     assert hashlib.sha256(freqs.astype("<i8").tobytes()).hexdigest() == (
-        "5cd9dd707329dae0bde20ab9edcab38c1685b354cff8ef3e63cae429938d3006")
+        "5cd9dd707329dae0bde20ab9edcab38c1685b354cff8ef3e63cae429938d3006"
+    )
     assert np.all(bits[freqs.T > 0] <= 12) and np.all(bits[freqs.T == 0] > 1e29)
 
 
@@ -382,7 +393,7 @@ def test_random_bytes_and_mutations():
             b[i:i] = rng.integers(0, 256, rng.integers(1, 4), dtype=np.uint8).tobytes()
         elif kind == 2:
             i = int(rng.integers(len(b)))
-            del b[i:i + int(rng.integers(1, 4))]
+            del b[i : i + int(rng.integers(1, 4))]
         else:
             for i in rng.integers(0, len(b), 3):
                 b[i] = int(rng.integers(256))
@@ -436,7 +447,7 @@ def test_forged_fields(four_lanes):
         forged(4, 0),  # a zero level step
         blob[:4] + b"\xff\x7f" + blob[5:],  # steps beyond the last level
         forged(h["models"], 13),  # a table precision above the block's
-        blob[:h["states"] + 3] + b"\0\0" + blob[h["states"] + 5:],  # a state below 2**24
+        blob[: h["states"] + 3] + b"\0\0" + blob[h["states"] + 5 :],  # a state below 2**24
     ]
     for b in bad:
         with pytest.raises(CorruptFileError):
@@ -480,7 +491,6 @@ def test_huge_n_with_a_tiny_block_is_cheap_to_reject():
     blob = encode_residuals(_laplace(30, 100))
     with pytest.raises(CorruptFileError):
         decode_residuals(blob, 10**6)
-
 
 
 def test_forged_huge_level_step_is_corrupt_not_overflow():

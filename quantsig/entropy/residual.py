@@ -113,7 +113,7 @@ def _exp2_neg(y: np.ndarray) -> np.ndarray:
     return np.ldexp(p, -i.astype(np.int64))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parametric_tables() -> tuple[np.ndarray, np.ndarray]:
     """The parametric token tables: ``(freqs, bits)``.
 
@@ -210,8 +210,18 @@ def encode_residuals(values: Any, seg_starts: Any = None, n_ctx: int = DEFAULT_C
     precs = np.zeros(k, np.int64)
     freqs = np.zeros((k, alphabet), np.int64)
     models = np.empty(k * (9 * alphabet + 12), np.uint8)
-    mlen = int(_c.fit_tables(rows, np.int64(_c.MAX_PREC if k <= 2 else _TABLE_PREC), params, costs[np.arange(k), params], param_tab,
-                             precs, freqs, models))
+    mlen = int(
+        _c.fit_tables(
+            rows,
+            np.int64(_c.MAX_PREC if k <= 2 else _TABLE_PREC),
+            params,
+            costs[np.arange(k), params],
+            param_tab,
+            precs,
+            freqs,
+            models,
+        )
+    )
     prec = int(precs.max())
     out[1] = (lanes == 4) | prec << 1
     out += bytes([alphabet - 1, k - 1])
@@ -227,8 +237,18 @@ def encode_residuals(values: Any, seg_starts: Any = None, n_ctx: int = DEFAULT_C
         nz = freq > 0
         inv[nz] = np.nextafter(1.0 / freq[nz], np.inf)
         words = np.empty(n + 1, np.uint16)
-        start, *states = _c.encode(tokens, levels, seg, _level_contexts(starts) * 256, np.int64(lanes),
-                                   np.int64(prec), freq.reshape(-1), cum.reshape(-1), inv.reshape(-1), words)
+        start, *states = _c.encode(
+            tokens,
+            levels,
+            seg,
+            _level_contexts(starts) * 256,
+            np.int64(lanes),
+            np.int64(prec),
+            freq.reshape(-1),
+            cum.reshape(-1),
+            inv.reshape(-1),
+            words,
+        )
         for x in states[:lanes]:
             out += int(x).to_bytes(_STATE_BYTES, "little")
         _put_uvarint(out, words.size - int(start))
@@ -237,8 +257,9 @@ def encode_residuals(values: Any, seg_starts: Any = None, n_ctx: int = DEFAULT_C
     return bytes(out)
 
 
-def _contexts(tokens: np.ndarray, levels: np.ndarray, level_counts: np.ndarray,
-              n_ctx: int) -> tuple[np.ndarray, np.ndarray]:
+def _contexts(
+    tokens: np.ndarray, levels: np.ndarray, level_counts: np.ndarray, n_ctx: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``(starts, rows)``: the first level of each context and its token counts (K x A).
 
     The levels are grouped into bins of about equal counts (a level with many values is a bin
@@ -289,8 +310,9 @@ def decode_residuals(block: Any, n: int, seg_starts: Any = None) -> np.ndarray:
             raise CorruptFileError("residual block of 0 values has flags or trailing bytes")
         return np.zeros(0, np.int64)
     if prec > _c.MAX_PREC:
-        raise CorruptFileError(f"residual block: flags 0x{flags:02x} declare coding precision {prec} "
-                               f"(at most {_c.MAX_PREC})")
+        raise CorruptFileError(
+            f"residual block: flags 0x{flags:02x} declare coding precision {prec} (at most {_c.MAX_PREC})"
+        )
     alphabet = r.byte("token alphabet") + 1
     k = r.byte("context count") + 1
     if k > MAX_CONTEXTS:
@@ -302,9 +324,16 @@ def decode_residuals(block: Any, n: int, seg_starts: Any = None) -> np.ndarray:
             raise CorruptFileError(f"residual block: context levels do not ascend within [0, {_k.LEVELS})")
         starts[c] = starts[c - 1] + step
     tab = np.empty(k << prec, np.uint32)
-    status, pos = _c.build_decoder(np.frombuffer(buf, np.uint8), np.int64(r.pos), np.int64(alphabet),
-                                   np.int64(k), np.int64(prec), parametric_tables()[0], tab,
-                                   np.zeros(alphabet, np.int64))
+    status, pos = _c.build_decoder(
+        np.frombuffer(buf, np.uint8),
+        np.int64(r.pos),
+        np.int64(alphabet),
+        np.int64(k),
+        np.int64(prec),
+        parametric_tables()[0],
+        tab,
+        np.zeros(alphabet, np.int64),
+    )
     if status:
         raise CorruptFileError(f"residual block: {_MODEL_STATUS.get(int(status), 'invalid context model')}")
     r.pos = int(pos)
@@ -325,18 +354,16 @@ def decode_residuals(block: Any, n: int, seg_starts: Any = None) -> np.ndarray:
     if nraw > (61 * n + 7) // 8:
         raise CorruptFileError(f"residual block: {nraw} raw bytes for {n} values (at most 61 bits each)")
     padded = np.zeros(8 * ((nraw + 7) // 8 + _c.RAW_GUARD), np.uint8)
-    padded[:nraw] = np.frombuffer(buf[r.pos:], np.uint8)
+    padded[:nraw] = np.frombuffer(buf[r.pos :], np.uint8)
     raw = padded.view("<u8").astype(np.uint64, copy=False)
     out = np.empty(n, np.int64)
     cbase = (_level_contexts(starts) << prec).astype(np.int32)
-    status, bits = _c.decode(words, raw, seg, cbase, np.int64(lanes), np.int64(prec), tab, _TOKEN_INFO,
-                             *states, out)
+    status, bits = _c.decode(words, raw, seg, cbase, np.int64(lanes), np.int64(prec), tab, _TOKEN_INFO, *states, out)
     if status:
         raise CorruptFileError(f"corrupt residual block: {_DECODE_STATUS.get(int(status), 'invalid payload')}")
     bits = int(bits)
     if (bits + 7) >> 3 != nraw:
-        raise CorruptFileError(f"corrupt residual block: the tokens take {bits} raw bits, the block holds "
-                               f"{nraw} bytes")
+        raise CorruptFileError(f"corrupt residual block: the tokens take {bits} raw bits, the block holds {nraw} bytes")
     if bits & 7 and int(padded[nraw - 1]) >> (bits & 7):
         raise CorruptFileError("corrupt residual block: non-zero padding after the raw bits")
     return out

@@ -9,7 +9,8 @@ failing the import. ``NUMBA_DISABLE_JIT=1`` turns every kernel into plain Python
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numba
 

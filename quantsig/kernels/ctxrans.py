@@ -119,8 +119,7 @@ def partition(hist, kmax, entry_bits, ctx_bits, starts):
         nctx -= 1
         gain[best] = np.inf
         if nxt[best] < m:
-            gain[best] = _context_bits(rows[best], rows[nxt[best]], entry_bits, ctx_bits) - cost[best] \
-                - cost[nxt[best]]
+            gain[best] = _context_bits(rows[best], rows[nxt[best]], entry_bits, ctx_bits) - cost[best] - cost[nxt[best]]
         p = prv[best]
         if p >= 0:
             gain[p] = _context_bits(rows[p], rows[best], entry_bits, ctx_bits) - cost[p] - cost[best]
@@ -208,7 +207,7 @@ def fit_tables(rows, maxp, params, param_bits, param_tab, precs, freqs, out):
         else:
             out[pos] = nbytes
             pos += 1
-        out[pos:pos + nbytes] = scratch[:nbytes]
+        out[pos : pos + nbytes] = scratch[:nbytes]
         pos += nbytes
     return pos
 
@@ -273,7 +272,7 @@ def build_decoder(buf, pos, alphabet, nctx, prec, param_tab, tab, freqs):
             tlen |= b1 << 7
         if tlen > end - pos:
             return ERR_TRUNCATED, pos
-        status = decode_table(buf[pos:pos + tlen], p, freqs)
+        status = decode_table(buf[pos : pos + tlen], p, freqs)
         if status != 0:
             return status, pos
         pos += tlen

@@ -87,16 +87,16 @@ def initial_cells(xs: np.ndarray, ref: float, delta: float, offset: float, limit
 
 
 @jit
-def _envelope(y: np.ndarray, l: np.ndarray, k: int, lam: float, keep: np.ndarray, ts: np.ndarray) -> int:
+def _envelope(y: np.ndarray, ln: np.ndarray, k: int, lam: float, keep: np.ndarray, ts: np.ndarray) -> int:
     """Indices (into ``y[:k]``, increasing) of the lines on the lower envelope, in ``keep``,
     and the crossing points between consecutive ones, in ``ts``. Returns their number."""
     m = 0
     for i in range(k):
-        ai = y[i] * y[i] + lam * l[i]
+        ai = y[i] * y[i] + lam * ln[i]
         lost = False
         while m > 0:
             j = keep[m - 1]
-            aj = y[j] * y[j] + lam * l[j]
+            aj = y[j] * y[j] + lam * ln[j]
             if y[i] <= y[j]:  # same slope (levels are increasing otherwise): the cheaper wins
                 if ai < aj:
                     m -= 1
@@ -116,9 +116,20 @@ def _envelope(y: np.ndarray, l: np.ndarray, k: int, lam: float, keep: np.ndarray
 
 
 @jit
-def lagrangian_lloyd(xs: np.ndarray, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray, ref: float,
-                     y0: np.ndarray, lam: float, max_iter: int, tol: float,
-                     out_y: np.ndarray, out_t: np.ndarray, stats: np.ndarray) -> int:
+def lagrangian_lloyd(
+    xs: np.ndarray,
+    c0: np.ndarray,
+    c1: np.ndarray,
+    c2: np.ndarray,
+    ref: float,
+    y0: np.ndarray,
+    lam: float,
+    max_iter: int,
+    tol: float,
+    out_y: np.ndarray,
+    out_t: np.ndarray,
+    stats: np.ndarray,
+) -> int:
     """Run the Lagrangian Lloyd iteration from levels ``y0`` (sorted, equal code lengths).
 
     ``c0``, ``c1``, ``c2``: prefix sums (length ``n + 1``) over sorted ``xs`` of the weight,

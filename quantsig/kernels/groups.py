@@ -135,7 +135,14 @@ def affine_scales(w: np.ndarray, gs: int, levels: int, iters: int, scale: np.nda
                     break
                 s_new = (n * swk - sk * sw) / det
                 m_new = (sw - s_new * sk) / n
-                err = sww + n * m_new * m_new + s_new * s_new * skk - 2 * m_new * sw - 2 * s_new * swk + 2 * m_new * s_new * sk
+                err = (
+                    sww
+                    + n * m_new * m_new
+                    + s_new * s_new * skk
+                    - 2 * m_new * sw
+                    - 2 * s_new * swk
+                    + 2 * m_new * s_new * sk
+                )
                 if err < best_err:
                     best_err = err
                     best_s = s_new

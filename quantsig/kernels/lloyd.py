@@ -20,9 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from .search import CHUNK
+from .search import CHUNK, float32_chunk
 from .search import _bucket as _key
-from .search import float32_chunk
 
 __all__ = [
     "SHIFT",

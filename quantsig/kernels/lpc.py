@@ -563,8 +563,9 @@ def n_flags(n, depth, min_split):
 
 
 @jit
-def parse_plan(buf, pos, block_starts, block_ends, stereo, n_slots, max_order, max_shift,
-                   depth, min_split, prec, leaves, coefs):
+def parse_plan(
+    buf, pos, block_starts, block_ends, stereo, n_slots, max_order, max_shift, depth, min_split, prec, leaves, coefs
+):
     """Parse the per-block part of a stream frame (untrusted) into the ``leaves`` and ``coefs``
     arrays :func:`decode_int_frame` takes (float frames use the same plan), without a Python
     call per predictor.

@@ -57,7 +57,7 @@ def tukey(n: int, alpha: float = 0.5) -> np.ndarray:
     if n <= 2 or alpha <= 0:
         return np.ones(n)
     w = np.ones(n)
-    m = int(math.floor(alpha * (n - 1) / 2.0))
+    m = math.floor(alpha * (n - 1) / 2.0)
     if m > 0:
         k = np.arange(m + 1)
         ramp = 0.5 * (1 - np.cos(np.pi * k / m))
@@ -117,8 +117,17 @@ def analyze(
     out = np.empty(max(max_order, 1), np.int64)
     scratch = np.empty(x.size) if step is not None else np.empty(0)
     cost, order, shift = _k.best_predictor(
-        x, start, end, _window_stack(n), np.int64(max_order), np.int64(precision), np.int64(_MAX_SHIFT),
-        float(step) if step is not None else -1.0, np.int64(candidates), scratch, out,
+        x,
+        start,
+        end,
+        _window_stack(n),
+        np.int64(max_order),
+        np.int64(precision),
+        np.int64(_MAX_SHIFT),
+        float(step) if step is not None else -1.0,
+        np.int64(candidates),
+        scratch,
+        out,
     )
     if order == 0:
         return ZERO, float(cost)

@@ -22,5 +22,3 @@ def to_stereo(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     L = left.astype(np.int64)
     R = right.astype(np.int64)
     return np.stack([L, R, (L + R) >> 1, L - R])
-
-

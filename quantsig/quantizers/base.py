@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import NotFittedError
 from .._validation import as_float_array
+from ..errors import NotFittedError
 
 __all__ = ["Quantizer"]
 

@@ -98,8 +98,9 @@ class ECSQuantizer(ThresholdQuantizer):
     _learned = ("thresholds_", "levels_")
     requires_fit = True
 
-    def __init__(self, rate: float | None = None, lmbda: float | None = None, max_iter: int = 1000,
-                 target: str = "written") -> None:
+    def __init__(
+        self, rate: float | None = None, lmbda: float | None = None, max_iter: int = 1000, target: str = "written"
+    ) -> None:
         if (rate is None) == (lmbda is None):
             raise ValueError("ECSQuantizer needs exactly one of rate= (bits per sample) and lmbda=")
         if rate is not None:
@@ -206,9 +207,18 @@ class ECSQuantizer(ThresholdQuantizer):
     # ------------------------------------------------------------------ conformance
     @classmethod
     def _conformance_bad_params(cls) -> list[dict[str, Any]]:
-        return [{}, {"rate": 1.0, "lmbda": 0.1}, {"rate": 0.0}, {"rate": -1.0}, {"rate": 17.0},
-                {"lmbda": 0.0}, {"lmbda": float("nan")}, {"rate": "1"}, {"rate": 1.0, "max_iter": 0},
-                {"rate": 1.0, "target": "bytes"}]
+        return [
+            {},
+            {"rate": 1.0, "lmbda": 0.1},
+            {"rate": 0.0},
+            {"rate": -1.0},
+            {"rate": 17.0},
+            {"lmbda": 0.0},
+            {"lmbda": float("nan")},
+            {"rate": "1"},
+            {"rate": 1.0, "max_iter": 0},
+            {"rate": 1.0, "target": "bytes"},
+        ]
 
     @classmethod
     def _conformance_instances(cls) -> list[Quantizer]:
@@ -268,8 +278,22 @@ class _Sorted:
             out_y = np.empty(y0.size)
             out_t = np.empty(max(y0.size - 1, 1))
             stats = np.empty(5)
-            k = int(_k.lagrangian_lloyd(self.xs, self.c0, self.c1, self.c2, self.ref, y0, float(lmbda),
-                                        int(max_iter), _TOL, out_y, out_t, stats))
+            k = int(
+                _k.lagrangian_lloyd(
+                    self.xs,
+                    self.c0,
+                    self.c1,
+                    self.c2,
+                    self.ref,
+                    y0,
+                    float(lmbda),
+                    int(max_iter),
+                    _TOL,
+                    out_y,
+                    out_t,
+                    stats,
+                )
+            )
             d = _Design(out_y[:k].copy(), out_t[: k - 1].copy(), lmbda, stats)
             if best is None or d.cost < best.cost:
                 best = d

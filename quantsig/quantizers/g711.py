@@ -122,21 +122,21 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _encode_table(law: str, variant: str) -> np.ndarray:
     """Read-only uint8 table of 65,536 codes: entry k is the code of the sample with bits k."""
     codes = _ENCODERS[law, variant](_all_pcm())
     return _readonly(codes.astype(np.uint8))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _decode_table(law: str, variant: str) -> np.ndarray:
     """Read-only int16 table of the 256 reconstruction values, indexed by code."""
     values = _DECODERS[law, variant](np.arange(256, dtype=np.int32))
     return _readonly(values.astype(np.int16))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel_encode_table(law: str, variant: str) -> tuple[np.ndarray, int]:
     """The encode table shrunk for the kernel: ``(table, shift)`` with code = table[bits >> shift].
 
@@ -162,9 +162,7 @@ def _as_pcm(x: Any, name: str = "x") -> np.ndarray:
         if not view.c_contiguous:
             raise ValueError(f"{name} is a non-contiguous memoryview; pass bytes({name}) instead")
         if view.nbytes % 2:
-            raise ValueError(
-                f"{name} holds {view.nbytes} bytes, an odd number; 16-bit PCM needs 2 bytes per sample"
-            )
+            raise ValueError(f"{name} holds {view.nbytes} bytes, an odd number; 16-bit PCM needs 2 bytes per sample")
         arr = np.frombuffer(view, dtype="<i2").astype(np.int16, copy=False)
     elif isinstance(x, str):
         raise TypeError(f"{name} must be int16 PCM samples (an int16 array or bytes), got str")
@@ -172,16 +170,13 @@ def _as_pcm(x: Any, name: str = "x") -> np.ndarray:
         arr = np.asarray(x)
         if arr.dtype.kind != "i" or arr.dtype.itemsize != 2:
             if arr.dtype.kind == "f":
-                hint = (
-                    f"; convert float audio in [-1, 1] first, e.g. np.round({name} * 32767).astype(np.int16)"
-                )
+                hint = f"; convert float audio in [-1, 1] first, e.g. np.round({name} * 32767).astype(np.int16)"
             elif arr.dtype.kind in "iub":
                 hint = f"; convert it explicitly, e.g. np.clip({name}, -32768, 32767).astype(np.int16)"
             else:
                 hint = ""
             raise TypeError(
-                f"{name} must be int16 PCM (an int16 array or 16-bit little-endian bytes), "
-                f"got dtype={arr.dtype}{hint}"
+                f"{name} must be int16 PCM (an int16 array or 16-bit little-endian bytes), got dtype={arr.dtype}{hint}"
             )
         if not arr.dtype.isnative:
             arr = arr.astype(np.int16)
@@ -389,8 +384,7 @@ class G711Quantizer(Quantizer):
         if bad:
             first = flat[(flat < 0) | (flat > 255)][0]
             raise CodeRangeError(
-                f"codes holds {bad} value(s) outside [0, 255] (first: {int(first)}); "
-                "G.711 codes are single bytes"
+                f"codes holds {bad} value(s) outside [0, 255] (first: {int(first)}); G.711 codes are single bytes"
             )
         return out.reshape(arr.shape)
 

@@ -178,8 +178,7 @@ class KMeansVectorQuantizer(Quantizer):
         m = arr.shape[-1]
         if m % self.dim:
             raise ValueError(
-                f"the last axis of {name} has length {m}, which is not a multiple of dim={self.dim} "
-                f"(shape={arr.shape})"
+                f"the last axis of {name} has length {m}, which is not a multiple of dim={self.dim} (shape={arr.shape})"
             )
         return arr, np.ascontiguousarray(arr).reshape(-1, self.dim)
 
@@ -298,9 +297,7 @@ class KMeansVectorQuantizer(Quantizer):
             )
         with warnings.catch_warnings(), threadpool_limits(limits=1):
             # We report duplicate codewords ourselves, as a TrainingSizeWarning.
-            warnings.filterwarnings(
-                "ignore", message="Number of distinct clusters", category=SklearnConvergenceWarning
-            )
+            warnings.filterwarnings("ignore", message="Number of distinct clusters", category=SklearnConvergenceWarning)
             estimator.fit(vectors, sample_weight=weights)
         return np.ascontiguousarray(estimator.cluster_centers_, dtype=np.float64)
 
@@ -412,9 +409,7 @@ class KMeansVectorQuantizer(Quantizer):
             raise ValueError(f"codebook_ must be a {expected} array of numbers, got dtype={raw.dtype}")
         codebook = raw.astype(np.float64)
         if codebook.shape != expected:
-            raise ValueError(
-                f"codebook_ has shape {codebook.shape}, expected (levels, dim) = {expected}"
-            )
+            raise ValueError(f"codebook_ has shape {codebook.shape}, expected (levels, dim) = {expected}")
         if not np.isfinite(codebook).all():
             raise ValueError("codebook_ contains NaN or Inf values")
         self.codebook_ = np.ascontiguousarray(codebook)

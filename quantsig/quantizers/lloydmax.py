@@ -241,8 +241,9 @@ class _SampleSource:
         pos = np.empty(ts.size, np.int64)
         missing = np.empty(ts.size, np.int64)
         while True:
-            k = _k.sums_at(ts, self.off, self.cnt, self.xs, self.c0, self.c1, self.p0, self.p1,
-                           _k.SHIFT, s0, s1, pos, missing)
+            k = _k.sums_at(
+                ts, self.off, self.cnt, self.xs, self.c0, self.c1, self.p0, self.p1, _k.SHIFT, s0, s1, pos, missing
+            )
             if not k:
                 return s0, s1
             self._collect(missing[:k])
@@ -306,15 +307,26 @@ class _SampleSource:
         frac = 0.01
         missing = np.empty(y.size, np.int64)
         while True:
-            it, status, empty = _k.lloyd_finish(y, self.off, self.cnt, self.xs, self.c0, self.c1,
-                                                self.p0, self.p1, self.ref, _k.SHIFT,
-                                                max_iter - total, missing)
+            it, status, empty = _k.lloyd_finish(
+                y,
+                self.off,
+                self.cnt,
+                self.xs,
+                self.c0,
+                self.c1,
+                self.p0,
+                self.p1,
+                self.ref,
+                _k.SHIFT,
+                max_iter - total,
+                missing,
+            )
             total += int(it)
             if status >= 0:
                 return total, bool(status == 1), int(empty)
             # widen the collected window each time a threshold escapes it: O(log) passes
             frac = min(2 * frac, 0.5)
-            self.make_exact(np.sort(y), frac, missing[: -status])
+            self.make_exact(np.sort(y), frac, missing[:-status])
 
     # -- helpers ----------------------------------------------------------------
     def initial_levels(self, levels: int) -> np.ndarray | None:
@@ -336,7 +348,9 @@ class _SampleSource:
         bins_max = max(64 * levels, 2048)
         if used.size > bins_max:
             with np.errstate(divide="ignore", invalid="ignore"):
-                pd = np.cbrt(np.where(width > 0, w / np.where(width > 0, width, 1.0), w)) * np.where(width > 0, width, 1.0)
+                pd = np.cbrt(np.where(width > 0, w / np.where(width > 0, width, 1.0), w)) * np.where(
+                    width > 0, width, 1.0
+                )
             cum = np.cumsum(pd)
             group = np.minimum((cum / cum[-1] * bins_max).astype(np.int64), bins_max - 1)
             group = np.concatenate(([0], np.cumsum(np.diff(group) > 0)))
@@ -394,8 +408,11 @@ class _DistributionSource:
         if self.name == "norm":
             s1 = -self.sc * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
         elif self.name == "laplace":
-            s1 = np.where(z < 0, 0.5 * self.sc * np.exp(np.minimum(z, 0)) * (z - 1),
-                          -0.5 * self.sc * np.exp(-np.maximum(z, 0)) * (z + 1))
+            s1 = np.where(
+                z < 0,
+                0.5 * self.sc * np.exp(np.minimum(z, 0)) * (z - 1),
+                -0.5 * self.sc * np.exp(-np.maximum(z, 0)) * (z + 1),
+            )
         else:
             s1 = np.cumsum(self._cell_moments(ts))
         return s0, s1
@@ -403,7 +420,7 @@ class _DistributionSource:
     def _cell_moments(self, ts: np.ndarray) -> np.ndarray:
         """First moments (about the mean) of the cells ending at each threshold."""
         edges = np.concatenate(([self.support[0]], ts))
-        f = lambda v: (v - self.ref) * self.dist.pdf(v)  # noqa: E731
+        f = lambda v: (v - self.ref) * self.dist.pdf(v)
         out = np.empty(ts.size)
         for i in range(ts.size):
             val, _ = integrate.quad(f, edges[i], edges[i + 1], limit=200, epsabs=1e-14, epsrel=1e-12)
@@ -485,7 +502,7 @@ def _respread_empty(src: _SampleSource, y: np.ndarray, levels: int) -> np.ndarra
     """Move the levels of empty cells to split the cells of largest distortion."""
     y = np.sort(y)
     for _ in range(levels):
-        m0, m1 = _cells(src, y)
+        m0, _m1 = _cells(src, y)
         empty = np.flatnonzero(m0 <= 0)
         if empty.size == 0:
             break

@@ -94,8 +94,9 @@ class ThresholdQuantizer(Quantizer):
         lo, hi = self._input_range()
         big = float(np.finfo(np.float64).max)
         ux = flat.view(np.uint32) if flat.dtype == np.float32 else np.empty(0, np.uint32)
-        n_invalid = _k.encode_thresholds(flat, ux, thresholds, start, probe, shift, simple,
-                                         np.float64(max(lo, -big)), np.float64(min(hi, big)), out)
+        n_invalid = _k.encode_thresholds(
+            flat, ux, thresholds, start, probe, shift, simple, np.float64(max(lo, -big)), np.float64(min(hi, big)), out
+        )
         self.n_clipped_ = check_invalid_count(int(n_invalid), flat, lo, hi, self.clip)
         return out.reshape(arr.shape)
 

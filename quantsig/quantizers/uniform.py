@@ -8,9 +8,9 @@ import numpy as np
 
 from .._validation import (
     as_code_array,
+    as_float_array,
     as_float_dtype,
     as_sample_weight,
-    as_float_array,
     check_choice,
     check_int,
     check_invalid_count,
@@ -296,8 +296,7 @@ class UniformQuantizer(Quantizer):
         if n_bad:
             bad = flat[(flat < low) | (flat > high)]
             raise CodeRangeError(
-                f"{n_bad} code(s) outside [{low}, {high}] (e.g. {bad[0]}); "
-                f"these codes were not produced by {self!r}"
+                f"{n_bad} code(s) outside [{low}, {high}] (e.g. {bad[0]}); these codes were not produced by {self!r}"
             )
         return out.reshape(arr.shape)
 
@@ -341,7 +340,7 @@ def _scalars(dtype: np.dtype, *values: float) -> tuple[np.floating, ...]:
     """Kernel scalars: float32 when every value, and the arithmetic on float32 samples, is
     exact in float32 (centre 0 and a power-of-two inverse step: scaling is then exact);
     float64 otherwise. Either way the codes are the same."""
-    lo, hi, center, inv, half = values
+    lo, hi, center, inv, _half = values
     exact32 = (
         dtype == np.float32
         and center == 0.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Self
 
 from .. import container as _c
 from ..errors import CorruptFileError
@@ -33,8 +33,13 @@ class ArchiveWriter:
     """Append encoded tensors to a file (or any ``write`` callable), then :meth:`close`."""
 
     def __init__(self, write: Any, metadata: dict[str, Any] | None = None, source_bytes: int = 0) -> None:
-        doc = {"format": "quantsig", "kind": ARCHIVE_KIND, "version": ARCHIVE_VERSION,
-               "source_bytes": int(source_bytes), "metadata": metadata or {}}
+        doc = {
+            "format": "quantsig",
+            "kind": ARCHIVE_KIND,
+            "version": ARCHIVE_VERSION,
+            "source_bytes": int(source_bytes),
+            "metadata": metadata or {},
+        }
         self._bytes = 0
 
         def counted(b: bytes) -> None:
@@ -86,7 +91,7 @@ class ArchiveReader:
         else:
             f: Any = source
             if isinstance(source, (str, os.PathLike)):
-                self._file = f = open(source, "rb")
+                self._file = f = open(source, "rb")  # noqa: SIM115 (the object owns the file; close() closes it)
             self._buf = _c.FileView(f.fileno())
             self.file_size = len(self._buf)
         try:
@@ -99,8 +104,10 @@ class ArchiveReader:
         header = _c.read_header(self._buf)
         doc = header.doc
         if doc.get("kind") != ARCHIVE_KIND:
-            raise _corrupt(f"the header says kind {doc.get('kind')!r}, not a weights archive "
-                           "(use quantsig.load for arrays and streams)")
+            raise _corrupt(
+                f"the header says kind {doc.get('kind')!r}, not a weights archive "
+                "(use quantsig.load for arrays and streams)"
+            )
         if doc.get("version") != ARCHIVE_VERSION:
             raise _c.UnsupportedVersionError(f"weights archive version {doc.get('version')!r} is not supported")
         self.metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -148,8 +155,8 @@ class ArchiveReader:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> ArchiveReader:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

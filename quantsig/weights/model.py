@@ -44,7 +44,15 @@ from .schemes import (
 )
 from .sources import FLOAT_DTYPES, TensorInfo, TensorSource, open_source
 
-__all__ = ["quantize_model", "QuantizedModel", "WeightsReport", "load_model", "report", "DEFAULT_MIN_SIZE", "ALLOCATIONS"]
+__all__ = [
+    "quantize_model",
+    "QuantizedModel",
+    "WeightsReport",
+    "load_model",
+    "report",
+    "DEFAULT_MIN_SIZE",
+    "ALLOCATIONS",
+]
 
 #: Tensors smaller than this (values) are kept exact by default, as are 1-D ones.
 DEFAULT_MIN_SIZE = 4096
@@ -66,13 +74,29 @@ class WeightsReport(Table):
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
-        "name", "shape", "dtype", "scheme", "entropy", "n_weights", "n_bytes", "bits_per_weight",
-        "mse", "relative_error", "max_abs_error",
+        "name",
+        "shape",
+        "dtype",
+        "scheme",
+        "entropy",
+        "n_weights",
+        "n_bytes",
+        "bits_per_weight",
+        "mse",
+        "relative_error",
+        "max_abs_error",
     )
     TEXT_COLUMNS: ClassVar[tuple[str, ...]] = ("name", "shape", "dtype", "scheme", "entropy")
     INT_COLUMNS: ClassVar[tuple[str, ...]] = ("n_weights", "n_bytes")
     SUMMARY_COLUMNS: ClassVar[tuple[str, ...]] = (
-        "name", "shape", "scheme", "entropy", "bits_per_weight", "mse", "relative_error", "max_abs_error",
+        "name",
+        "shape",
+        "scheme",
+        "entropy",
+        "bits_per_weight",
+        "mse",
+        "relative_error",
+        "max_abs_error",
     )
     __slots__ = ("total",)
 
@@ -118,7 +142,9 @@ def _row(meta: dict[str, Any], n_bytes: int) -> dict[str, Any]:
     }
 
 
-def _total(rows: list[dict[str, Any]], metas: list[dict[str, Any]], file_bytes: int, source_bytes: int) -> dict[str, Any]:
+def _total(
+    rows: list[dict[str, Any]], metas: list[dict[str, Any]], file_bytes: int, source_bytes: int
+) -> dict[str, Any]:
     n = sum(r["n_weights"] for r in rows)
     stats = [m.get("stats") or {} for m in metas]
     known = all("mse" in st and "sum_squares" in st for st in stats)
@@ -168,7 +194,13 @@ class QuantizedModel:
         """Size of the archive in bytes."""
         if self.path is not None and all(d.enc is None for d in self._done):
             return os.path.getsize(self.path)
-        return len(_archive_head(self.metadata, self.source_bytes)) + sum(d.n_bytes for d in self._done) + _c._INDEX_HEAD.size + 4 + _c._TRAILER.size
+        return (
+            len(_archive_head(self.metadata, self.source_bytes))
+            + sum(d.n_bytes for d in self._done)
+            + _c._INDEX_HEAD.size
+            + 4
+            + _c._TRAILER.size
+        )
 
     @property
     def bits_per_weight(self) -> float:
@@ -252,8 +284,9 @@ def _wants_quantizing(info: TensorInfo, skip: Sequence[str], min_size: int) -> b
     return not any(fnmatch.fnmatchcase(info.name, p) for p in skip)
 
 
-def _explicit_scheme(method: str | None, bits: float | None, granularity: str | None, group_size: int | None,
-                     entropy: str | None) -> Scheme:
+def _explicit_scheme(
+    method: str | None, bits: float | None, granularity: str | None, group_size: int | None, entropy: str | None
+) -> Scheme:
     m = method or "uniform"
     g = granularity or DEFAULT_GRANULARITY[m]
     gs = group_size if group_size is not None else (DEFAULT_GROUP_SIZE.get(m, 64) if g == "group" else None)
@@ -261,15 +294,28 @@ def _explicit_scheme(method: str | None, bits: float | None, granularity: str | 
     return Scheme(m, b, g, gs, entropy)
 
 
-def _candidates(budget: float, n: int, rows: int, cols: int, method: str | None, bits: float | None,
-                granularity: str | None, group_size: int | None, entropy: str | None) -> list[Scheme]:
+def _candidates(
+    budget: float,
+    n: int,
+    rows: int,
+    cols: int,
+    method: str | None,
+    bits: float | None,
+    granularity: str | None,
+    group_size: int | None,
+    entropy: str | None,
+) -> list[Scheme]:
     """Schemes that may fit ``budget`` bits per weight (overheads included) for a
     ``rows x cols`` tensor, restricted by whatever knobs the user fixed."""
     eps = 8.0 * _TENSOR_OVERHEAD / n
     out: list[Scheme] = []
 
     def add(m: str, b: float, g: str, gs: int | None, e: str | None) -> None:
-        if method not in (None, m) or granularity not in (None, g) or (group_size is not None and g == "group" and gs != group_size):
+        if (
+            method not in (None, m)
+            or granularity not in (None, g)
+            or (group_size is not None and g == "group" and gs != group_size)
+        ):
             return
         if bits is not None and m != "ecsq" and b != bits:
             return
@@ -277,10 +323,8 @@ def _candidates(budget: float, n: int, rows: int, cols: int, method: str | None,
             if m == "ecsq" and entropy == "raw":
                 return
             e = entropy
-        try:
+        with contextlib.suppress(ValueError):
             out.append(Scheme(m, b, g, gs, e))
-        except ValueError:
-            pass
 
     def groups(g: str, gs: int | None, per_group_bits: float) -> float:
         if g == "tensor":
@@ -318,15 +362,22 @@ def _candidates(budget: float, n: int, rows: int, cols: int, method: str | None,
             if 1 <= kb <= 8:
                 add(m, kb, g, None, None)
     if method is not None and bits is not None and not out:
-        add(method, bits, granularity or DEFAULT_GRANULARITY[method],
-            group_size if group_size is not None else DEFAULT_GROUP_SIZE.get(method), entropy)
+        add(
+            method,
+            bits,
+            granularity or DEFAULT_GRANULARITY[method],
+            group_size if group_size is not None else DEFAULT_GROUP_SIZE.get(method),
+            entropy,
+        )
     return out
 
 
 def _sse(w: np.ndarray, w_hat: np.ndarray) -> tuple[float, float, float]:
     """Squared error, squared norm of ``w`` and largest absolute error (one pass, float64)."""
     out = np.zeros(3)
-    a, b = (np.ascontiguousarray(v, dtype=np.float32 if v.dtype == np.float16 else None).reshape(-1) for v in (w, w_hat))
+    a, b = (
+        np.ascontiguousarray(v, dtype=np.float32 if v.dtype == np.float16 else None).reshape(-1) for v in (w, w_hat)
+    )
     _kg.error_stats(a, b, out)
     return float(out[0]), float(out[1]), float(out[2])
 
@@ -361,8 +412,9 @@ def _sample_rows(w: np.ndarray, weight: np.ndarray | None) -> tuple[np.ndarray, 
     return w[idx], None if weight is None else weight[idx]
 
 
-def _fit_budget(info: TensorInfo, w: np.ndarray, scheme: Scheme, weight: np.ndarray | None,
-                limit: float) -> tuple[EncodedTensor, np.ndarray, int]:
+def _fit_budget(
+    info: TensorInfo, w: np.ndarray, scheme: Scheme, weight: np.ndarray | None, limit: float
+) -> tuple[EncodedTensor, np.ndarray, int]:
     """Encode with ``scheme``; an ECSQ rate is then moved until the tensor's bytes come within
     0.01 bit per weight under ``limit`` (the overhead guess is only a guess, and the tables
     shrink with the rate): secant steps on (rate, bytes), at most four more encodings."""
@@ -399,8 +451,9 @@ def _fit_budget(info: TensorInfo, w: np.ndarray, scheme: Scheme, weight: np.ndar
     return fits[2], fits[3], fits[1]
 
 
-def _quantize_one(info: TensorInfo, w: np.ndarray, budget: float | None, knobs: dict[str, Any],
-                  weight: np.ndarray | None) -> EncodedTensor:
+def _quantize_one(
+    info: TensorInfo, w: np.ndarray, budget: float | None, knobs: dict[str, Any], weight: np.ndarray | None
+) -> EncodedTensor:
     """The best scheme for one tensor: least squared error within the budget.
 
     Large tensors rank the candidate schemes on a sample of rows (squared error per weight,
@@ -587,7 +640,9 @@ def quantize_model(
             src.close()
 
 
-def _check_knobs(bits_per_weight: Any, method: Any, bits: Any, granularity: Any, group_size: Any, entropy: Any) -> dict[str, Any]:
+def _check_knobs(
+    bits_per_weight: Any, method: Any, bits: Any, granularity: Any, group_size: Any, entropy: Any
+) -> dict[str, Any]:
     if bits_per_weight is not None:
         bits_per_weight = check_real(bits_per_weight, "bits_per_weight", low=0.0, high=64.0, low_open=True)
     if method is not None and method not in METHODS:
@@ -613,8 +668,13 @@ def _check_knobs(bits_per_weight: Any, method: Any, bits: Any, granularity: Any,
 ALLOCATIONS = ("tensor", "weight")
 
 
-def _tensor_budgets(bits_per_weight: float, plan: list[tuple[TensorInfo, bool]], metadata: dict[str, Any],
-                    source_bytes: int, allocation: str = "tensor") -> dict[str, float]:
+def _tensor_budgets(
+    bits_per_weight: float,
+    plan: list[tuple[TensorInfo, bool]],
+    metadata: dict[str, Any],
+    source_bytes: int,
+    allocation: str = "tensor",
+) -> dict[str, float]:
     """Bits per weight each quantized tensor may take (its own overheads included) so that
     the whole archive meets the budget.
 
@@ -654,7 +714,9 @@ def _tensor_budgets(bits_per_weight: float, plan: list[tuple[TensorInfo, bool]],
     return {i.name: payload[i.name] + 8.0 * _TENSOR_OVERHEAD / i.size for i in quantized}
 
 
-def _water_fill(bits: float, sizes: dict[str, int], offset: dict[str, float], low: float, high: float) -> dict[str, float]:
+def _water_fill(
+    bits: float, sizes: dict[str, int], offset: dict[str, float], low: float, high: float
+) -> dict[str, float]:
     """Payloads ``P + offset[t]`` clipped to ``[low, high]`` with ``sum(sizes[t] * payload[t]) == bits``
     (``P`` by bisection: the sum grows with ``P``)."""
     if not sizes:
@@ -683,14 +745,30 @@ def _exact_cost(info: TensorInfo) -> int:
     from .schemes import _FRAME_OVERHEAD, _meta_bytes
 
     x = -1.2345678901234567e-300
-    meta = {"name": info.name, "shape": list(info.shape), "dtype": info.dtype, "stored": "exact", "scheme": "exact",
-            "entropy": "-", "stats": {"sum_squares": x, "mse": x, "relative_error": x, "max_abs_error": x}}
+    meta = {
+        "name": info.name,
+        "shape": list(info.shape),
+        "dtype": info.dtype,
+        "stored": "exact",
+        "scheme": "exact",
+        "entropy": "-",
+        "stats": {"sum_squares": x, "mse": x, "relative_error": x, "max_abs_error": x},
+    }
     return info.nbytes + len(_meta_bytes(meta)) + 2 * _FRAME_OVERHEAD
 
 
-def _run(src: TensorSource, plan: list[tuple[TensorInfo, bool]], budgets: dict[str, float] | None, knobs: dict[str, Any],
-         importance: Mapping[str, Any] | None, jobs: int, out_path: str | None, metadata: dict[str, Any],
-         source_bytes: int, bar: Any) -> list[_Done]:
+def _run(
+    src: TensorSource,
+    plan: list[tuple[TensorInfo, bool]],
+    budgets: dict[str, float] | None,
+    knobs: dict[str, Any],
+    importance: Mapping[str, Any] | None,
+    jobs: int,
+    out_path: str | None,
+    metadata: dict[str, Any],
+    source_bytes: int,
+    bar: Any,
+) -> list[_Done]:
     lock = threading.Lock()
 
     def work(item: tuple[TensorInfo, bool]) -> EncodedTensor:
@@ -701,8 +779,10 @@ def _run(src: TensorSource, plan: list[tuple[TensorInfo, bool]], budgets: dict[s
             return encode_exact(info.name, w, info.dtype)
         bad = w.size - int(np.count_nonzero(np.isfinite(w)))
         if bad:
-            raise ValueError(f"tensor {info.name!r} holds {bad} NaN or Inf value(s); quantizing needs finite weights "
-                             "(or keep it exact with skip=)")
+            raise ValueError(
+                f"tensor {info.name!r} holds {bad} NaN or Inf value(s); quantizing needs finite weights "
+                "(or keep it exact with skip=)"
+            )
         weight = None
         if importance is not None and info.name in importance:
             weight = _importance(importance[info.name], info.name, w.shape)

@@ -55,8 +55,14 @@ METHODS = ("uniform", "uniform-asym", "nf", "lloyd-max", "kmeans", "ecsq")
 GRANULARITIES = ("tensor", "channel", "group")
 ENTROPIES = ("rans", "raw")
 #: Default granularity of each method (group size 32/64 where grouped, as GGUF and NF4).
-DEFAULT_GRANULARITY = {"uniform": "group", "uniform-asym": "group", "nf": "group",
-                       "lloyd-max": "channel", "kmeans": "tensor", "ecsq": "channel"}
+DEFAULT_GRANULARITY = {
+    "uniform": "group",
+    "uniform-asym": "group",
+    "nf": "group",
+    "lloyd-max": "channel",
+    "kmeans": "tensor",
+    "ecsq": "channel",
+}
 DEFAULT_GROUP_SIZE = {"uniform": 32, "uniform-asym": 32, "nf": 64}
 #: Codes per frame of the codes file: one frequency table per million codes.
 CODE_FRAME = 1 << 20
@@ -203,7 +209,9 @@ def _stats(m: np.ndarray, gs: int) -> tuple[np.ndarray, np.ndarray]:
     return absmax, rms
 
 
-def _per_group(kernel: Any, a: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
+def _per_group(
+    kernel: Any, a: np.ndarray, gs: int, scales: np.ndarray | None, offsets: np.ndarray | None
+) -> np.ndarray:
     """``kernel`` (``normalize`` or ``denormalize``) over ``a`` with per-group scales and
     offsets; ``a`` itself when there are no scales."""
     if scales is None:
@@ -302,7 +310,9 @@ def _stored(a: np.ndarray, dt: np.dtype) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- encode
-def encode_tensor(name: str, w: np.ndarray, dtype: str, scheme: Scheme, weight: np.ndarray | None = None) -> tuple[EncodedTensor, np.ndarray]:
+def encode_tensor(
+    name: str, w: np.ndarray, dtype: str, scheme: Scheme, weight: np.ndarray | None = None
+) -> tuple[EncodedTensor, np.ndarray]:
     """Quantize ``w`` (float, any shape) with ``scheme``; returns the encoded tensor and the
     dequantized values (float32, ``w``'s shape) the file will give back."""
     work = np.float64 if w.dtype == np.float64 else np.float32
@@ -310,7 +320,11 @@ def encode_tensor(name: str, w: np.ndarray, dtype: str, scheme: Scheme, weight: 
     gs = group_size_of(scheme, m.shape[1])
     scales, offsets = _scales(scheme, m, gs)
     u = _normalize(m, gs, scales, offsets)
-    wt = None if weight is None else np.ascontiguousarray(as_matrix(np.asarray(weight, dtype=np.float64), scheme.granularity))
+    wt = (
+        None
+        if weight is None
+        else np.ascontiguousarray(as_matrix(np.asarray(weight, dtype=np.float64), scheme.granularity))
+    )
     q = _quantizer(scheme, u, wt)
     codes = q.encode(u)
     codes_file, entropy = _write_codes(q, codes, u, scheme.entropy)
@@ -359,8 +373,15 @@ def encode_exact(name: str, w: np.ndarray, dtype: str) -> EncodedTensor:
     data = float32_to_bf16(w) if dtype == "bfloat16" else np.ascontiguousarray(w, dtype=_storage(dtype))
     w64 = np.asarray(w, dtype=np.float64).ravel() if np.asarray(w).dtype.kind == "f" else np.zeros(0)
     stats = {"sum_squares": float(np.dot(w64, w64)), "mse": 0.0, "relative_error": 0.0, "max_abs_error": 0.0}
-    meta = {"name": name, "shape": list(w.shape), "dtype": dtype, "stored": "exact", "scheme": "exact", "entropy": "-",
-            "stats": stats}
+    meta = {
+        "name": name,
+        "shape": list(w.shape),
+        "dtype": dtype,
+        "stored": "exact",
+        "scheme": "exact",
+        "entropy": "-",
+        "stats": stats,
+    }
     frames = [(_c.FrameKind.META, 0, _meta_bytes(meta)), (_c.FrameKind.RAW, int(w.size), data.tobytes())]
     return EncodedTensor(name, tuple(w.shape), dtype, meta, frames)
 
@@ -388,8 +409,11 @@ def parse_meta(payload: bytes) -> dict[str, Any]:
     if not isinstance(name, str):
         raise _corrupt(name, "missing name")
     shape = meta.get("shape")
-    if not (isinstance(shape, list) and len(shape) <= _c.MAX_NDIM
-            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)):
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= _c.MAX_NDIM
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
+    ):
         raise _corrupt(name, f"invalid shape {shape!r}")
     from .sources import _ST_DTYPES
 
@@ -399,8 +423,9 @@ def parse_meta(payload: bytes) -> dict[str, Any]:
         if not isinstance(meta.get(key), str):
             raise _corrupt(name, f"invalid {key} {meta.get(key)!r}")
     stats = meta.get("stats")
-    if stats is not None and not (isinstance(stats, dict) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in stats.values())):
+    if stats is not None and not (
+        isinstance(stats, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in stats.values())
+    ):
         raise _corrupt(name, f"invalid stats {stats!r}")
     stored = meta.get("stored")
     if stored == "quantized":
@@ -408,8 +433,12 @@ def parse_meta(payload: bytes) -> dict[str, Any]:
             raise _corrupt(name, "a quantized tensor must be floating point")
         mat = meta.get("matrix")
         gs = meta.get("group_size")
-        if not (isinstance(mat, list) and len(mat) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in mat)
-                and mat[0] * mat[1] == math.prod(shape)):
+        if not (
+            isinstance(mat, list)
+            and len(mat) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in mat)
+            and mat[0] * mat[1] == math.prod(shape)
+        ):
             raise _corrupt(name, f"invalid matrix shape {mat!r} for shape {shape}")
         if not (isinstance(gs, int) and not isinstance(gs, bool) and 1 <= gs <= mat[1]):
             raise _corrupt(name, f"invalid group size {gs!r}")
@@ -430,8 +459,13 @@ def n_frames(meta: dict[str, Any]) -> int:
     return 1 + (meta["scales"] is not None) + (meta["offsets"] is not None)
 
 
-def decode_tensor(meta: dict[str, Any], payloads: list[tuple[int, int, Any]], *, dequantize: bool = True,
-                  max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray | QuantizedTensor:
+def decode_tensor(
+    meta: dict[str, Any],
+    payloads: list[tuple[int, int, Any]],
+    *,
+    dequantize: bool = True,
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+) -> np.ndarray | QuantizedTensor:
     """Rebuild a tensor from its meta and data frames ``(kind, n_values, payload)``: float32
     for bfloat16, its own dtype otherwise (or a :class:`QuantizedTensor`)."""
     from .sources import _storage, bf16_to_float32
@@ -469,14 +503,24 @@ def decode_tensor(meta: dict[str, Any], payloads: list[tuple[int, int, Any]], *,
     if kind != _c.FrameKind.RAW or n != size:
         raise _corrupt(name, "codes frame does not match the tensor")
     try:
-        q, codes, ushape, udt = decode_codes(memoryview(bytes(data)), max_output_bytes)
+        q, codes, ushape, _udt = decode_codes(memoryview(bytes(data)), max_output_bytes)
     except CorruptFileError as e:
         raise _corrupt(name, f"codes: {e}") from None
     if tuple(ushape) != (rows, cols) or q.dim != 1:
         raise _corrupt(name, f"codes of shape {tuple(ushape)} for a {rows} x {cols} matrix")
     scales, offsets = arrays
-    qt = QuantizedTensor(name, shape, dtype, str(meta.get("method")), str(meta.get("granularity")), gs, q,
-                         codes.reshape(rows, cols), scales, offsets)
+    qt = QuantizedTensor(
+        name,
+        shape,
+        dtype,
+        str(meta.get("method")),
+        str(meta.get("granularity")),
+        gs,
+        q,
+        codes.reshape(rows, cols),
+        scales,
+        offsets,
+    )
     if not dequantize:
         return qt
     try:

@@ -24,19 +24,37 @@ import struct
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
-__all__ = ["TensorInfo", "TensorSource", "open_source", "FLOAT_DTYPES", "to_numpy", "bf16_to_float32", "float32_to_bf16"]
+__all__ = [
+    "TensorInfo",
+    "TensorSource",
+    "open_source",
+    "FLOAT_DTYPES",
+    "to_numpy",
+    "bf16_to_float32",
+    "float32_to_bf16",
+]
 
 #: Dtype names of floating tensors (the ones that can be quantized).
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 _ST_DTYPES = {
-    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
-    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
-    "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool",
+    "F64": "float64",
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U8": "uint8",
+    "U16": "uint16",
+    "U32": "uint32",
+    "U64": "uint64",
+    "BOOL": "bool",
 }
 _MAX_ST_HEADER = 100 << 20  # the safetensors reference implementation's own limit
 #: Largest single read of tensor data (Linux's read/pread return at most 2 GiB - 4 KiB).
@@ -95,10 +113,10 @@ class TensorSource:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> TensorSource:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -143,7 +161,7 @@ class _MappingSource(TensorSource):
 class _SafetensorsSource(TensorSource):
     def __init__(self, path: str) -> None:
         self.path = path
-        self._f = open(path, "rb")
+        self._f = open(path, "rb")  # noqa: SIM115 (the object owns the file; close() closes it)
         self.file_size = os.fstat(self._f.fileno()).st_size
         try:
             self._parse()
@@ -181,9 +199,16 @@ class _SafetensorsSource(TensorSource):
             offs = entry.get("data_offsets")
             if dt is None:
                 raise bad(f"tensor {name!r} has unsupported dtype {entry.get('dtype')!r}")
-            if not (isinstance(shape, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)):
+            if not (
+                isinstance(shape, list)
+                and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
+            ):
                 raise bad(f"tensor {name!r} has invalid shape {shape!r}")
-            if not (isinstance(offs, list) and len(offs) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for o in offs)):
+            if not (
+                isinstance(offs, list)
+                and len(offs) == 2
+                and all(isinstance(o, int) and not isinstance(o, bool) for o in offs)
+            ):
                 raise bad(f"tensor {name!r} has invalid data_offsets {offs!r}")
             info = TensorInfo(name, tuple(shape), dt)
             begin, end = offs
@@ -326,4 +351,3 @@ def open_source(source: Any) -> TensorSource:
     raise TypeError(
         f"source must be a path, a mapping of names to arrays/tensors or a torch module, got {type(source).__name__}"
     )
-

@@ -43,7 +43,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._numcodecs import QuantsigCodec
     from ._zarr3 import QuantsigZarrCodec
 
-__all__ = ["QuantsigCodec", "QuantsigZarrCodec", "to_zarr", "ChunkOptions", "encode_chunk", "decode_chunk", "CODEC_ID", "TARGETS"]
+__all__ = [
+    "QuantsigCodec",
+    "QuantsigZarrCodec",
+    "to_zarr",
+    "ChunkOptions",
+    "encode_chunk",
+    "decode_chunk",
+    "CODEC_ID",
+    "TARGETS",
+]
 
 #: The codec's id in numcodecs and its name in Zarr format 3 metadata.
 CODEC_ID = "quantsig"
@@ -67,4 +76,4 @@ def __dir__() -> list[str]:
 
 
 def _missing(what: str, package: str, e: ImportError) -> ImportError:
-    return ImportError(f"{what} needs {package}: pip install \"quantsig[zarr]\" ({e})")
+    return ImportError(f'{what} needs {package}: pip install "quantsig[zarr]" ({e})')

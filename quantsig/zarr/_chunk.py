@@ -110,7 +110,11 @@ class ChunkOptions:
         """
         if not isinstance(lossless, (bool, np.bool_)):
             raise TypeError(f"lossless must be True or False, got {lossless!r}")
-        given = [name for name, v in zip(TARGETS, (lossless or None, max_abs_error, bits_per_sample, snr_db)) if v is not None]
+        given = [
+            name
+            for name, v in zip(TARGETS, (lossless or None, max_abs_error, bits_per_sample, snr_db))
+            if v is not None
+        ]
         if quantizer is not None:
             given.append("quantizer")
         if len(given) > 1:
@@ -127,7 +131,9 @@ class ChunkOptions:
         if not isinstance(entropy, str) or entropy not in _ENTROPY:
             raise ValueError(f"entropy must be one of {', '.join(map(repr, _ENTROPY))}, got {entropy!r}")
         if entropy != "rans" and given and given[0] in TARGETS:
-            raise ValueError(f"entropy={entropy!r} applies to quantizer= (or no option); {given[0]}= uses the stream codec")
+            raise ValueError(
+                f"entropy={entropy!r} applies to quantizer= (or no option); {given[0]}= uses the stream codec"
+            )
         q_json = None
         if quantizer is not None:
             q = quantizer if isinstance(quantizer, Quantizer) else get_quantizer(quantizer)
@@ -179,7 +185,9 @@ class ChunkOptions:
             if name not in _STREAM_DTYPES:
                 raise TypeError(f"{', '.join(self.target)}= codes {', '.join(_STREAM_DTYPES)} data, not {dt}")
             if self.lossless and dt.kind == "f":
-                raise TypeError(f"lossless=True is for integer data; {dt} data needs max_abs_error= (or bits_per_sample=, snr_db=)")
+                raise TypeError(
+                    f"lossless=True is for integer data; {dt} data needs max_abs_error= (or bits_per_sample=, snr_db=)"
+                )
             return dt
         q = self.quantizer()
         if q is None:
@@ -213,7 +221,9 @@ def _unb64(text: Any, size: int, what: str) -> bytes:
     except zlib.error as e:
         raise _corrupt(f"exact-value {what} does not inflate ({e})") from None
     if len(raw) != size or not d.eof or d.unconsumed_tail:
-        raise _corrupt(f"exact-value {what} inflates to {len(raw)}{'+' if len(raw) > size else ''} bytes, expected {size}")
+        raise _corrupt(
+            f"exact-value {what} inflates to {len(raw)}{'+' if len(raw) > size else ''} bytes, expected {size}"
+        )
     return raw
 
 
@@ -379,7 +389,9 @@ def _restore_exact(flat: np.ndarray, info: Any) -> np.ndarray:
     n = info.get("n")
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= flat.size:
         raise _corrupt(f"exact-value count {n!r} is not within [0, {flat.size}]")
-    mask = np.unpackbits(np.frombuffer(_unb64(info.get("mask"), (flat.size + 7) // 8, "mask"), np.uint8), count=flat.size).astype(bool)
+    mask = np.unpackbits(
+        np.frombuffer(_unb64(info.get("mask"), (flat.size + 7) // 8, "mask"), np.uint8), count=flat.size
+    ).astype(bool)
     if int(np.count_nonzero(mask)) != n:
         raise _corrupt(f"exact-value mask marks {int(np.count_nonzero(mask))} positions, the count says {n}")
     values = np.frombuffer(_unb64(info.get("values"), n * flat.dtype.itemsize, "values"), flat.dtype.newbyteorder("<"))

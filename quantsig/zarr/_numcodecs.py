@@ -81,8 +81,12 @@ class QuantsigCodec(Codec):
         entropy: str = "rans",
     ) -> None:
         self._options = ChunkOptions.create(
-            lossless=lossless, max_abs_error=max_abs_error, bits_per_sample=bits_per_sample,
-            snr_db=snr_db, quantizer=quantizer, entropy=entropy,
+            lossless=lossless,
+            max_abs_error=max_abs_error,
+            bits_per_sample=bits_per_sample,
+            snr_db=snr_db,
+            quantizer=quantizer,
+            entropy=entropy,
         )
 
     # ------------------------------------------------------------------ options
@@ -127,7 +131,9 @@ class QuantsigCodec(Codec):
         codec_id = config.pop("id", cls.codec_id)
         if codec_id != cls.codec_id:
             raise ValueError(f"config is for codec {codec_id!r}, not {cls.codec_id!r}")
-        unknown = sorted(set(config) - {"lossless", "max_abs_error", "bits_per_sample", "snr_db", "quantizer", "entropy"})
+        unknown = sorted(
+            set(config) - {"lossless", "max_abs_error", "bits_per_sample", "snr_db", "quantizer", "entropy"}
+        )
         if unknown:
             raise TypeError(f"unknown {cls.codec_id} codec option(s): {', '.join(unknown)}")
         return cls(**config)

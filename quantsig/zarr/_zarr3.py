@@ -82,8 +82,12 @@ class QuantsigZarrCodec(ArrayBytesCodec):
         exact_fill: bool = True,
     ) -> None:
         options = ChunkOptions.create(
-            lossless=lossless, max_abs_error=max_abs_error, bits_per_sample=bits_per_sample,
-            snr_db=snr_db, quantizer=quantizer, entropy=entropy,
+            lossless=lossless,
+            max_abs_error=max_abs_error,
+            bits_per_sample=bits_per_sample,
+            snr_db=snr_db,
+            quantizer=quantizer,
+            entropy=entropy,
         )
         if not isinstance(exact_fill, (bool, np.bool_)):
             raise TypeError(f"exact_fill must be True or False, got {exact_fill!r}")
@@ -96,7 +100,10 @@ class QuantsigZarrCodec(ArrayBytesCodec):
         """Rebuild the codec from its entry in an array's metadata."""
         _, config = parse_named_configuration(data, CODEC_ID, require_configuration=False)
         config = dict(config or {})
-        unknown = sorted(set(config) - {"lossless", "max_abs_error", "bits_per_sample", "snr_db", "quantizer", "entropy", "exact_fill"})
+        unknown = sorted(
+            set(config)
+            - {"lossless", "max_abs_error", "bits_per_sample", "snr_db", "quantizer", "entropy", "exact_fill"}
+        )
         if unknown:
             raise ValueError(f"unknown {CODEC_ID} codec option(s) in the array metadata: {', '.join(unknown)}")
         return cls(**config)  # type: ignore[arg-type]
@@ -112,14 +119,18 @@ class QuantsigZarrCodec(ArrayBytesCodec):
         extra = "" if self.exact_fill else ", exact_fill=False" if self.options.config() else "exact_fill=False"
         return f"{type(self).__name__}({self.options.describe()}{extra})"
 
-    def validate(self, *, shape: tuple[int, ...], dtype: ZDType[TBaseDType, TBaseScalar], chunk_grid: ChunkGrid) -> None:
+    def validate(
+        self, *, shape: tuple[int, ...], dtype: ZDType[TBaseDType, TBaseScalar], chunk_grid: ChunkGrid
+    ) -> None:
         """Refuse, when the array is created, a dtype or chunk shape the options cannot code."""
         self.options.check_dtype(dtype.to_native_dtype())
         q = self.options.quantizer()
         if q is not None and q.dim > 1 and isinstance(chunk_grid, RegularChunkGrid):
             last = chunk_grid.chunk_shape[-1] if chunk_grid.chunk_shape else 1
             if last % q.dim:
-                raise ValueError(f"{q!r} codes vectors of {q.dim} values: the chunks' last axis ({last}) must be a multiple of {q.dim}")
+                raise ValueError(
+                    f"{q!r} codes vectors of {q.dim} values: the chunks' last axis ({last}) must be a multiple of {q.dim}"
+                )
 
     def compute_encoded_size(self, input_byte_length: int, chunk_spec: ArraySpec) -> int:
         raise NotImplementedError("quantsig chunks vary in size")

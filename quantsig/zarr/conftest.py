@@ -6,7 +6,7 @@ import importlib
 def _importable(name: str) -> bool:
     try:
         importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - missing, or installed but broken: either way, skip
+    except Exception:
         return False
     return True
 
