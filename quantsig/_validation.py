@@ -150,7 +150,7 @@ def as_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
 
 
 def as_int_vector(values: Any, name: str = "values") -> np.ndarray:
-    """A 1-D, native-order, C-contiguous integer array (uint64 made int64 by :func:`as_code_array`)."""
+    """A 1-D, native-order, C-contiguous integer array (uint64 made int64 by ``as_code_array``)."""
     if isinstance(values, (bytes, bytearray, memoryview, str)):
         raise TypeError(f"{name} must be a 1-D integer array, got {type(values).__name__}")
     arr = np.asarray(values)

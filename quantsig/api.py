@@ -46,7 +46,7 @@ def compress(
     * ``snr_db=s``: an SNR of at least ``s`` dB in the fewest bytes.
 
     These use the predictive stream codec (closed-loop linear prediction per block, a uniform
-    residual quantizer, context-modelled rANS; see :mod:`quantsig.stream`) on 1-D arrays or
+    residual quantizer, context-modelled rANS; see ``quantsig.stream``) on 1-D arrays or
     2-D ``samples x channels`` arrays. Or give an explicit ``quantizer`` to code the samples
     with it directly (any shape; no prediction). With neither, float data gets a 16-bit
     uniform quantizer over its range.
@@ -142,7 +142,7 @@ def _decode_any(buf: memoryview, max_output_bytes: int) -> np.ndarray:
 
 
 def decompress(data: bytes | memoryview, *, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
-    """Decode bytes made by :func:`compress`: original shape and dtype, no other knowledge needed.
+    """Decode bytes made by ``compress``: original shape and dtype, no other knowledge needed.
 
     Raises
     ------

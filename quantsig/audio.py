@@ -1,9 +1,9 @@
 """Audio files in and out of quantsig streams, through soundfile, block by block.
 
-:func:`compress_file` reads any file soundfile (libsndfile) reads, one block at a time with
-:class:`soundfile.SoundFile` (memory stays constant whatever the length), into a
-:class:`quantsig.stream.StreamWriter`; :func:`decompress_file` streams a ``.qsg`` file back
-out as WAV or FLAC through :class:`quantsig.stream.StreamReader`. Sample rate, channels and
+``compress_file`` reads any file soundfile (libsndfile) reads, one block at a time with
+``soundfile.SoundFile`` (memory stays constant whatever the length), into a
+``quantsig.stream.StreamWriter``; ``decompress_file`` streams a ``.qsg`` file back
+out as WAV or FLAC through ``quantsig.stream.StreamReader``. Sample rate, channels and
 subtype survive the round trip.
 
 What the stream holds
@@ -42,7 +42,7 @@ Modes
   sample; the whole file is then coded with that step. The rate is met on the prefix: a file
   whose later part is louder or noisier than its start can come out above ``r``.
 * ``quantizer="g711"`` (or ``"ulaw"``, ``"mu-law"``, ``"alaw"``, ``"a-law"``, or a
-  :class:`~quantsig.G711Quantizer`): telephony's 8-bit segmented G.711 on 16-bit samples
+  ``G711Quantizer``): telephony's 8-bit segmented G.711 on 16-bit samples
   (every file is read as int16 for it; soundfile converts other widths). The names select
   the ``variant="audioop"`` encoder, byte for byte CPython's ``audioop.lin2ulaw`` /
   ``lin2alaw``; pass a ``G711Quantizer(variant="itu")`` for the ITU-T G.191 rounding. A
@@ -52,7 +52,7 @@ G.711 out to telephony
 ----------------------
 ``decompress_file(src, "out.wav", subtype="ULAW")`` (or ``"ALAW"``) writes a WAV file
 whose data bytes are the G.711 codes. libsndfile decodes G.711 to exactly the int16 values
-:class:`~quantsig.G711Quantizer` decodes to, and re-encodes each of those values to the
+``G711Quantizer`` decodes to, and re-encodes each of those values to the
 code it came from, with one exception: mu-law's "negative zero" ``0x7F`` becomes ``0xFF``
 (both decode to 0). The audioop-variant encoder never emits ``0x7F``, so with the default
 names the WAV bytes are exactly the stream's codes (and ``audioop.lin2ulaw``'s output).
@@ -148,7 +148,7 @@ class AudioFileError(QuantsigError, ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class DecodedFile:
-    """What :func:`decompress_file` wrote."""
+    """What ``decompress_file`` wrote."""
 
     path: str
     frames: int
@@ -203,7 +203,7 @@ def _read_plan(subtype: str) -> tuple[str, int, str]:
 
 
 def g711_quantizer(name: Any) -> Any:
-    """A :class:`~quantsig.G711Quantizer` for a G.711 mode name (audioop variant), or ``name``
+    """A ``G711Quantizer`` for a G.711 mode name (audioop variant), or ``name``
     itself when it already is a quantizer; ``None`` for ``None``.
 
     Examples
@@ -316,7 +316,7 @@ def step_for_bits(x: np.ndarray, bits_per_sample: float, **writer_options: Any) 
 
     ``x`` is a bounded sample of the data (a prefix); ``writer_options`` (``frame_size``,
     ``sample_rate``, ``metadata``...) should be those of the stream that will use the step,
-    since the header counts too. This is :func:`quantsig.stream.compress_array`'s rate search
+    since the header counts too. This is ``quantsig.stream.compress_array``'s rate search
     (complete streams written in memory, bytes counted, the finest step that fits); integer
     data gets a whole step, 1 meaning lossless.
 
@@ -392,7 +392,7 @@ def compress_file(
         True draws a progress bar on stderr (when it is a terminal); an object gets
         ``update(rows)`` after each block.
     **writer_options
-        Passed to :class:`quantsig.stream.StreamWriter` (``max_order``, ``stereo``...).
+        Passed to ``quantsig.stream.StreamWriter`` (``max_order``, ``stereo``...).
 
     Returns
     -------
@@ -571,7 +571,7 @@ def decompress_file(
     Parameters
     ----------
     src : path
-        A stream written by :func:`compress_file` (or any stream with a sample rate).
+        A stream written by ``compress_file`` (or any stream with a sample rate).
     dst : path
         The audio file to write, atomically; never the source.
     format : str, optional
@@ -586,7 +586,7 @@ def decompress_file(
     block_size : int
         Rows decoded at a time.
     progress : bool or object with ``update(n)``, optional
-        As in :func:`compress_file`.
+        As in ``compress_file``.
     compression_level : float, optional
         soundfile's FLAC compression level in [0, 1].
 

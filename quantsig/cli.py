@@ -11,7 +11,7 @@ Sub-commands:
 * ``demo``: the README's main job;
 * ``rd IN | --synthetic gaussian|laplacian [--quantizers LIST] [--bits 1:8] [--plot P]
   [--csv P] [--json P] [--markdown P] [--jobs N]``: a rate-distortion sweep of the presets of
-  :mod:`quantsig.rd` over the samples of an audio file, a ``.npy`` / ``.npz`` array or a CSV
+  ``quantsig.rd`` over the samples of an audio file, a ``.npy`` / ``.npz`` array or a CSV
   column, printed as a table (rate = bytes actually written) and saved as asked;
 * ``weights IN [-o OUT] [--bits-per-weight B | --method M --bits N ...]``: a model's weights
   (``.safetensors``, ``.npz``, PyTorch ``.pt``/``.pth``/``.bin``) into a weights archive
@@ -123,7 +123,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_stream_info(path: str, d: dict[str, Any]) -> int:
-    """Print :meth:`quantsig.stream.StreamReader.describe`'s facts about a stream file."""
+    """Print ``quantsig.stream.StreamReader.describe``'s facts about a stream file."""
     meta = dict(d.get("metadata") or {})
     n, ch = d["samples"], d["channels"]
     rate = d.get("sample_rate") or meta.get("sample_rate")
@@ -360,7 +360,7 @@ def _cmd_decompress(args: argparse.Namespace) -> int:
 
 
 def _decompress_array(inp: str, out: str) -> tuple[tuple[int, ...], Any]:
-    """A (non-stream) array file, decoded whole as :func:`quantsig.load` does."""
+    """A (non-stream) array file, decoded whole as ``quantsig.load`` does."""
     from quantsig import load
     from quantsig.audio import atomic_path
 
@@ -407,7 +407,7 @@ _WEIGHTS_METHODS = ("uniform", "uniform-asym", "nf", "lloyd-max", "kmeans", "ecs
 
 
 def _print_weights_info(path: str, d: dict[str, Any]) -> int:
-    """Print what :func:`quantsig.info` says of a weights archive: totals, then one row per tensor."""
+    """Print what ``quantsig.info`` says of a weights archive: totals, then one row per tensor."""
     from quantsig.weights import WeightsReport
 
     rows = d["tensors"]
@@ -446,7 +446,7 @@ def _weights_report(path: str) -> int:
 
 
 def _weights_knobs(args: argparse.Namespace) -> dict[str, Any]:
-    """The options of :func:`quantsig.weights.quantize_model`, checked before any file is read."""
+    """The options of ``quantsig.weights.quantize_model``, checked before any file is read."""
     from quantsig.weights.model import _check_knobs
 
     knobs = {

@@ -307,7 +307,7 @@ def decode_codes(
 
 
 def decode_bytes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
-    """Decode a complete ``.qsg`` file held in memory (see :meth:`Codec.decompress`)."""
+    """Decode a complete ``.qsg`` file held in memory (see ``Codec.decompress``)."""
     quantizer, codes, shape, dtype = decode_codes(data, max_output_bytes)
     try:
         values = quantizer.decode(codes, dtype=dtype.newbyteorder("="))

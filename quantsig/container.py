@@ -11,11 +11,11 @@ Layout (little-endian throughout; the full specification is ``docs/format.md``):
 
 ``header_crc`` covers the preamble, the JSON header and the arrays. Each frame's CRC covers
 its own header and payload. The index lets a reader seek to any frame; a file cut off before
-its index still holds every complete frame, which :func:`scan_frames` recovers.
+its index still holds every complete frame, which ``scan_frames`` recovers.
 
 Every length, count and offset read from a file is checked against the bytes actually present
 and against hard limits before anything is allocated; any violation raises
-:class:`~quantsig.errors.CorruptFileError` naming what is wrong.
+``CorruptFileError`` naming what is wrong.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _corrupt(msg: str) -> CorruptFileError:
 class FileView:
     """A file's bytes by slicing, read on demand with ``os.pread``.
 
-    :func:`read_header`, :func:`read_index`, :func:`scan_frames` and :func:`frame_payload`
+    ``read_header``, ``read_index``, ``scan_frames`` and ``frame_payload``
     accept it in place of a buffer, so a reader touches only the bytes it parses (the header,
     the index, one frame header per frame) and its memory does not grow with the file. (A
     memory map would do the same in principle, but the kernel maps pages around each touched

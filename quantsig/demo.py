@@ -1,8 +1,8 @@
 """The README's main job: stream real and generated recordings through the codec, then compare
 every quantizer family on one signal.
 
-:func:`run_stream_demo` compresses WAV files with the streaming codec (lossless beside FLAC,
-error-bounded, 4 bits per sample, G.711) and keeps the ``.qsg`` files. :func:`run_demo`:
+``run_stream_demo`` compresses WAV files with the streaming codec (lossless beside FLAC,
+error-bounded, 4 bits per sample, G.711) and keeps the ``.qsg`` files. ``run_demo``:
 
 A speech-like recording (8 kHz, 16-bit PCM) is synthesized, written to a WAV file and read
 back through soundfile, then quantized by each quantizer and written as an entropy-coded

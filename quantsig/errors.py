@@ -1,6 +1,6 @@
 """The quantsig exception hierarchy.
 
-Every exception quantsig raises on purpose derives from :class:`QuantsigError`, and each
+Every exception quantsig raises on purpose derives from ``QuantsigError``, and each
 subclass also derives from the builtin exception a caller would expect, so code written as
 ``except ValueError`` keeps working (the pattern python-soundfile uses).
 """
@@ -23,7 +23,7 @@ class QuantsigError(Exception):
 
 
 class NotFittedError(QuantsigError, ValueError, AttributeError):
-    """A quantizer that learns from data was used before :meth:`fit`.
+    """A quantizer that learns from data was used before ``fit``.
 
     Examples
     --------

@@ -1,8 +1,8 @@
 """Distortion and rate metrics: a signal against its reconstruction, and what was written.
 
-Distortions: :func:`mse`, :func:`rmse`, :func:`snr_db`, :func:`psnr_db`, :func:`max_abs_error`,
-:func:`relative_error`. Rates: :func:`code_entropy` (the order-0 entropy of codes, an
-*estimate*) beside :func:`bits_per_sample` (the bytes a file or blob *actually* holds, headers,
+Distortions: ``mse``, ``rmse``, ``snr_db``, ``psnr_db``, ``max_abs_error``,
+``relative_error``. Rates: ``code_entropy`` (the order-0 entropy of codes, an
+*estimate*) beside ``bits_per_sample`` (the bytes a file or blob *actually* holds, headers,
 tables and index included), so a report can show both.
 """
 
@@ -120,7 +120,7 @@ def relative_error(x: Any, x_hat: Any) -> float:
 
 def code_entropy(codes: Any) -> float:
     """Empirical order-0 entropy of integer codes, bits per code: what an ideal static coder
-    with a free model would spend (compare :func:`bits_per_sample`).
+    with a free model would spend (compare ``bits_per_sample``).
 
     Examples
     --------

@@ -4,22 +4,22 @@ Needs the optional extra ``pip install "quantsig[plot]"``. Importing this module
 import matplotlib; each function imports it when called and raises an ``ImportError`` naming
 the extra when it is missing.
 
-Figures are built with the object-oriented API (:class:`matplotlib.figure.Figure`), never
-through :mod:`matplotlib.pyplot`: no global figure state, no backend change, so the functions
+Figures are built with the object-oriented API (``matplotlib.figure.Figure``), never
+through ``matplotlib.pyplot``: no global figure state, no backend change, so the functions
 work headless, in threads and inside a user's own layout (pass ``ax=`` to draw into existing
 axes).
 
-* :func:`plot_rd`: any measured column against another (default SNR against the rate actually
+* ``plot_rd``: any measured column against another (default SNR against the rate actually
   written), one line per quantizer, with an optional theoretical bound (Gaussian ``R(D)``,
   Shannon lower bound of a ``scipy.stats`` law, or any ``rate -> distortion`` function) and the
-  high-rate entropy-coded scalar quantizer curve :data:`quantsig.theory.ECSQ_GAP_BITS` above it.
-* :func:`plot_snr`: SNR against rate with the 6.02 dB per bit line of the Gaussian ``R(D)``.
-* :func:`plot_error_histogram`: the distribution of ``x_hat - x`` with its mean, RMSE and
+  high-rate entropy-coded scalar quantizer curve ``quantsig.theory.ECSQ_GAP_BITS`` above it.
+* ``plot_snr``: SNR against rate with the 6.02 dB per bit line of the Gaussian ``R(D)``.
+* ``plot_error_histogram``: the distribution of ``x_hat - x`` with its mean, RMSE and
   largest absolute error.
-* :func:`save_figure`: PNG, SVG or PDF, chosen by the file extension.
+* ``save_figure``: PNG, SVG or PDF, chosen by the file extension.
 
 A *result* is a rate-distortion table in any of three forms: an object with a ``.rows``
-attribute (:class:`quantsig.rd.RDResult`), a list of dicts, or a pandas ``DataFrame``; each row
+attribute (``quantsig.rd.RDResult``), a list of dicts, or a pandas ``DataFrame``; each row
 has a ``quantizer`` label and the measured columns (``rate``, ``entropy``, ``mse``, ``rmse``,
 ``snr_db``, ``psnr_db``, ``max_abs_error``, ``n_bytes``, ``fit_s``, ``encode_s``,
 ``decode_s``).
@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = ["plot_rd", "plot_snr", "plot_error_histogram", "save_figure", "SAVE_FORMATS"]
 
-#: File extensions :func:`save_figure` writes, and the matplotlib format of each.
+#: File extensions ``save_figure`` writes, and the matplotlib format of each.
 SAVE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 # Columns that can go on an axis: axis label (with units) and whether the axis is logarithmic
@@ -281,8 +281,8 @@ def plot_rd(
     bound : {None, "gaussian"}, frozen scipy.stats distribution or callable
         A theoretical limit drawn as a dashed black line over the plotted rate range:
         ``"gaussian"``, the Gaussian ``D(R) = variance * 2**(-2R)``
-        (:func:`quantsig.theory.gaussian_distortion`); a distribution, its Shannon lower bound
-        (:func:`quantsig.theory.shannon_lower_bound_distortion`); or a function called with one
+        (``quantsig.theory.gaussian_distortion``); a distribution, its Shannon lower bound
+        (``quantsig.theory.shannon_lower_bound_distortion``); or a function called with one
         rate (bits/sample, a float) that returns the distortion (MSE). Needs ``x`` in bits per sample
         (``rate`` or ``entropy``) and ``y`` one of ``snr_db``, ``mse``, ``rmse``.
     variance : float, optional
@@ -291,12 +291,12 @@ def plot_rd(
         ``10 log10(variance / D)`` (the data's SNR uses its mean power, which is its variance
         for zero-mean data).
     ecsq_gap : bool
-        Also draw the bound shifted :data:`quantsig.theory.ECSQ_GAP_BITS` to the right (dotted):
+        Also draw the bound shifted ``quantsig.theory.ECSQ_GAP_BITS`` to the right (dotted):
         where a uniform quantizer with ideal entropy coding lands at high rate.
     ax : matplotlib.axes.Axes, optional
         Draw into these axes (their figure is returned) instead of a new figure.
     path : str or os.PathLike, optional
-        Also save the figure there (:func:`save_figure`).
+        Also save the figure there (``save_figure``).
     title : str, optional
         Axes title.
 
@@ -365,18 +365,18 @@ def plot_snr(
 
     The reference holds for any variance: it is the best any coder can do on a Gaussian source,
     and at high rate a uniform quantizer with ideal entropy coding runs parallel to it,
-    :data:`quantsig.theory.ECSQ_GAP_DB` (1.53 dB) below.
+    ``quantsig.theory.ECSQ_GAP_DB`` (1.53 dB) below.
 
     Parameters
     ----------
     result : RDResult, list of dict or pandas.DataFrame
         Rows with ``quantizer``, ``rate`` and ``snr_db``.
     ax : matplotlib.axes.Axes, optional
-        As for :func:`plot_rd`.
+        As for ``plot_rd``.
     path : str or path, optional
-        As for :func:`plot_rd`.
+        As for ``plot_rd``.
     title : str, optional
-        As for :func:`plot_rd`.
+        As for ``plot_rd``.
 
     Returns
     -------
@@ -415,23 +415,23 @@ def plot_error_histogram(
 ) -> Figure:
     """Histogram of the reconstruction error ``x_hat - x`` (all samples, any shape).
 
-    The legend gives the error's mean, RMSE (:func:`quantsig.metrics.rmse`) and largest absolute
-    value (:func:`quantsig.metrics.max_abs_error`), to four significant digits.
+    The legend gives the error's mean, RMSE (``quantsig.metrics.rmse``) and largest absolute
+    value (``quantsig.metrics.max_abs_error``), to four significant digits.
 
     Parameters
     ----------
     x, x_hat : array_like
         The original and its reconstruction; same shape, finite.
     bins : int, str or sequence of float
-        As for :func:`numpy.histogram`.
+        As for ``numpy.histogram``.
     density : bool
         Plot a probability density (area 1) rather than counts.
     ax : matplotlib.axes.Axes, optional
-        As for :func:`plot_rd`.
+        As for ``plot_rd``.
     path : str or path, optional
-        As for :func:`plot_rd`.
+        As for ``plot_rd``.
     title : str, optional
-        As for :func:`plot_rd`.
+        As for ``plot_rd``.
 
     Returns
     -------

@@ -54,7 +54,7 @@ def format_duration(seconds: float) -> str:
 
 
 class Progress:
-    """A one-line progress bar, usable as a context manager with :meth:`update`.
+    """A one-line progress bar, usable as a context manager with ``update``.
 
     Parameters
     ----------
@@ -183,9 +183,9 @@ def _isatty(stream: Any) -> bool:
 
 
 def make_progress(progress: Any, total: int | None, label: str = "", unit: str = "samples") -> Any:
-    """Normalise the ``progress`` argument: None/False -> None, True -> a stderr :class:`Progress`
+    """Normalise the ``progress`` argument: None/False -> None, True -> a stderr ``Progress``
     (drawn only on a terminal), an object with ``update(n)`` -> itself (its ``total`` filled in
-    when it is a :class:`Progress` without one)."""
+    when it is a ``Progress`` without one)."""
     if progress is None or progress is False:
         return None
     if progress is True:

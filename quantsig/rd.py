@@ -1,19 +1,19 @@
 """Rate-distortion sweeps: the bits a quantizer really writes against the error it leaves.
 
 Every point is measured end to end: the quantizer (fitted on the data when it learns) goes
-into a :class:`~quantsig.Codec`, the data are compressed into a complete ``.qsg`` file in
+into a ``Codec``, the data are compressed into a complete ``.qsg`` file in
 memory (header, tables, index and all), the file is decoded again and checked against
 ``quantize(x)``, and the **rate is the size of that file**: ``8 * n_bytes / n_samples`` bits
 per sample. The order-0 entropy of the codes (what an ideal coder with a free model would
 spend) is reported beside it, never instead of it.
 
-* :func:`rd_point`: one quantizer (or codec) on ``x``, one row.
-* :func:`rd_curve`: a sweep, ``factory(value)`` for each value (or a preset name).
-* :func:`compare`: several sweeps over the same values, one table.
-* :func:`quantizer_for`: the presets ``"uniform"``, ``"mu-law"``, ``"lloyd-max"``,
+* ``rd_point``: one quantizer (or codec) on ``x``, one row.
+* ``rd_curve``: a sweep, ``factory(value)`` for each value (or a preset name).
+* ``compare``: several sweeps over the same values, one table.
+* ``quantizer_for``: the presets ``"uniform"``, ``"mu-law"``, ``"lloyd-max"``,
   ``"kmeans"`` (``"kmeans:D"``) and ``"ecsq"`` at a rate in bits per sample.
-* :class:`RDResult`: the table (one row per quantizer and value; CSV, JSON, Markdown,
-  pandas); :func:`gap_to_gaussian_bound`: each row's rate minus the Gaussian ``R(D)``.
+* ``RDResult``: the table (one row per quantizer and value; CSV, JSON, Markdown,
+  pandas); ``gap_to_gaussian_bound``: each row's rate minus the Gaussian ``R(D)``.
 
 Examples
 --------
@@ -67,7 +67,7 @@ __all__ = [
     "gap_to_gaussian_bound",
 ]
 
-#: The columns of every :class:`RDResult`, in order.
+#: The columns of every ``RDResult``, in order.
 COLUMNS: tuple[str, ...] = (
     "quantizer",  # label
     "param",  # the swept value
@@ -99,7 +99,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "encode_s",
     "decode_s",
 )
-#: Preset names understood by :func:`quantizer_for` (``"kmeans:D"`` also, for dimension D).
+#: Preset names understood by ``quantizer_for`` (``"kmeans:D"`` also, for dimension D).
 PRESETS: tuple[str, ...] = ("uniform", "mu-law", "lloyd-max", "kmeans", "ecsq")
 
 #: Samples of the subsample on which the ``"uniform"`` preset searches its step.
@@ -122,9 +122,9 @@ Factory = str | Callable[[Any], Quantizer | Codec]
 class RDResult(Table):
     """A rate-distortion table: one row per (quantizer label, parameter value).
 
-    A fixed sequence of rows (dicts) with the columns :data:`COLUMNS` in that order. It is
-    never modified in place: :meth:`filter`, ``+`` and :meth:`concat` return new tables, and
-    :attr:`rows`, iteration and indexing hand out copies.
+    A fixed sequence of rows (dicts) with the columns ``COLUMNS`` in that order. It is
+    never modified in place: ``filter``, ``+`` and ``concat`` return new tables, and
+    ``rows``, iteration and indexing hand out copies.
 
     ==================  ======================================================================
     column              meaning
@@ -136,7 +136,7 @@ class RDResult(Table):
     ``rate``            ``8 * n_bytes / n_samples``: bits per sample actually written
     ``entropy``         order-0 entropy of the codes per sample (per code / ``dim`` for
                         vector quantizers): the ideal static coder with a free model
-    ``mse`` ...         :mod:`quantsig.metrics` on the data decoded from the file
+    ``mse`` ...         ``quantsig.metrics`` on the data decoded from the file
                         (``psnr_db`` against the peak ``|x|``; NaN for all-zero data)
     ``fit_s``           seconds to build and fit the quantizer (a preset's search included)
     ``encode_s``        seconds of ``Codec.compress`` (quantize and entropy-code)
@@ -150,7 +150,7 @@ class RDResult(Table):
     Parameters
     ----------
     rows : iterable of mappings
-        Each with exactly the keys of :data:`COLUMNS`.
+        Each with exactly the keys of ``COLUMNS``.
 
     Examples
     --------
@@ -190,22 +190,22 @@ SCALE_KEY = "scale"
 
 
 class _ScaledCodec(Codec):
-    """A :class:`~quantsig.Codec` that divides the data by ``scale`` before quantizing and
+    """A ``Codec`` that divides the data by ``scale`` before quantizing and
     multiplies the decoded values by it.
 
     For quantizers with a fixed input range (mu-law and A-law take ``[-1, 1]``): with
     ``scale = max |x|`` any data fits. The scale is stored in the file's metadata under
-    ``"scale"`` (so its bytes count in the rate) and :meth:`decompress` reads it back from
-    there; a plain :func:`quantsig.decompress` of such a file returns the scaled-down values.
+    ``"scale"`` (so its bytes count in the rate) and ``decompress`` reads it back from
+    there; a plain ``quantsig.decompress`` of such a file returns the scaled-down values.
 
     Parameters
     ----------
     quantizer : Quantizer, optional
-        As for :class:`~quantsig.Codec`.
+        As for ``Codec``.
     scale : float
         Positive and finite.
     entropy, frame_size
-        As for :class:`~quantsig.Codec`.
+        As for ``Codec``.
 
     Examples
     --------
@@ -232,7 +232,7 @@ class _ScaledCodec(Codec):
         return f"_ScaledCodec({self.quantizer!r}, scale={self.scale!r}, entropy={self.entropy!r}, frame_size={self.frame_size})"
 
     def get_config(self) -> dict[str, Any]:
-        """The :class:`~quantsig.Codec` config plus ``"scale"``."""
+        """The ``Codec`` config plus ``"scale"``."""
         return {**super().get_config(), "scale": self.scale}
 
     def scale_down(self, x: Any) -> np.ndarray:
@@ -247,7 +247,7 @@ class _ScaledCodec(Codec):
         return _times(np.asarray(y), self.scale)
 
     def write(self, write: Any, x: Any, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-        """As :meth:`Codec.write`, on ``x / scale``, with ``"scale"`` added to the metadata."""
+        """As ``Codec.write``, on ``x / scale``, with ``"scale"`` added to the metadata."""
         meta = dict(metadata) if metadata is not None else {}
         if SCALE_KEY in meta:
             raise ValueError(f"metadata must not hold {SCALE_KEY!r}: _ScaledCodec stores its scale there")
@@ -256,7 +256,7 @@ class _ScaledCodec(Codec):
 
     @staticmethod
     def decompress(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
-        """Decode a file written by a :class:`_ScaledCodec`: the values times the stored scale.
+        """Decode a file written by a ``_ScaledCodec``: the values times the stored scale.
 
         Raises
         ------
@@ -279,7 +279,7 @@ def _times(arr: np.ndarray, factor: float) -> np.ndarray:
 
 
 def available_presets() -> list[str]:
-    """The names of :data:`PRESETS` whose quantizer this installation has."""
+    """The names of ``PRESETS`` whose quantizer this installation has."""
     return [p for p in PRESETS if p != "ecsq" or _ecsq_class() is not None]
 
 
@@ -314,7 +314,7 @@ def check_preset(name: str, bits: Any = None) -> str:
     * every preset: a finite number > 0;
     * ``"mu-law"``, ``"lloyd-max"``, ``"kmeans"``: a whole number of bits, 1 to 16;
     * ``"kmeans:D"``: ``bits * D`` a whole number from 1 to 16 (so ``kmeans:2`` takes 0.5);
-    * ``"ecsq"``: at most 16, and :class:`quantsig.ECSQuantizer` in this installation;
+    * ``"ecsq"``: at most 16, and ``quantsig.ECSQuantizer`` in this installation;
     * ``"uniform"``: any (its codes are unbounded).
 
     Raises
@@ -372,7 +372,7 @@ def quantizer_for(name: str, bits: float, x: Any) -> Quantizer | Codec:
                        ``UniformQuantizer(step=s)`` whose codes have an order-0 entropy of about
                        ``bits`` (the largest ``s`` with entropy <= ``bits``, by geometric
                        bisection to 0.1 % on a random subsample of at most 200,000 samples)
-    ``"mu-law"``       ``MuLawQuantizer(bits)`` (mu = 255) in a :class:`_ScaledCodec` with
+    ``"mu-law"``       ``MuLawQuantizer(bits)`` (mu = 255) in a ``_ScaledCodec`` with
                        ``scale = max |x|``, so the data fill ``[-1, 1]``; fixed rate
     ``"lloyd-max"``    ``LloydMaxQuantizer(2**bits).fit(x)``; fixed rate
     ``"kmeans"``       ``KMeansVectorQuantizer(2**(bits*dim), dim)``, fixed rate ``bits`` per
@@ -393,7 +393,7 @@ def quantizer_for(name: str, bits: float, x: Any) -> Quantizer | Codec:
     Parameters
     ----------
     name : str
-        A preset (see :func:`check_preset` for the valid rates).
+        A preset (see ``check_preset`` for the valid rates).
     bits : float
         Bits per sample.
     x : array_like
@@ -402,7 +402,7 @@ def quantizer_for(name: str, bits: float, x: Any) -> Quantizer | Codec:
     Returns
     -------
     Quantizer or Codec
-        A :class:`_ScaledCodec` for ``"mu-law"``, a quantizer otherwise.
+        A ``_ScaledCodec`` for ``"mu-law"``, a quantizer otherwise.
 
     Examples
     --------
@@ -586,10 +586,10 @@ def rd_point(
     param: Any = None,
     entropy: str | None = None,
 ) -> dict[str, Any]:
-    """Measure one quantizer (or codec) on ``x``: one row of :data:`COLUMNS`.
+    """Measure one quantizer (or codec) on ``x``: one row of ``COLUMNS``.
 
     A quantizer that must learn and is not fitted is fitted on ``x`` (a copy; the argument is
-    left as it was), exactly as :meth:`Codec.compress` does. ``x`` is compressed into a
+    left as it was), exactly as ``Codec.compress`` does. ``x`` is compressed into a
     complete ``.qsg`` file in memory, decoded, and the decoded data must equal
     ``quantize(x)``; the metrics compare ``x`` with the decoded data.
 
@@ -598,7 +598,7 @@ def rd_point(
     x : array_like
         float32/float64 data (integers are converted to float64), any shape, finite.
     quantizer_or_codec : Quantizer or Codec
-        What to measure. A :class:`~quantsig.Codec` keeps its own frame size and entropy
+        What to measure. A ``Codec`` keeps its own frame size and entropy
         coder (unless ``entropy`` is given).
     label : str, optional
         The ``quantizer`` column (default: the quantizer's config id).
@@ -610,7 +610,7 @@ def rd_point(
     Returns
     -------
     dict
-        Column -> value, in :data:`COLUMNS` order.
+        Column -> value, in ``COLUMNS`` order.
 
     Raises
     ------
@@ -721,14 +721,14 @@ def rd_curve(
     n_jobs: int = 1,
     progress: Any = False,
 ) -> RDResult:
-    """Sweep ``values``: one :func:`rd_point` per value, in the order of ``values``.
+    """Sweep ``values``: one ``rd_point`` per value, in the order of ``values``.
 
     Parameters
     ----------
     x : array_like
-        The data (see :func:`rd_point`).
+        The data (see ``rd_point``).
     factory : str or callable
-        A preset name (:func:`quantizer_for`; ``values`` are then bits per sample, all checked
+        A preset name (``quantizer_for``; ``values`` are then bits per sample, all checked
         before anything runs), or a callable ``value -> Quantizer | Codec``. Its time counts
         in ``fit_s``.
     values : iterable
@@ -736,13 +736,13 @@ def rd_curve(
     label : str, optional
         The ``quantizer`` column (default: the preset name or the callable's ``__name__``).
     entropy : {"rans", "raw"}, optional
-        As for :func:`rd_point`.
+        As for ``rd_point``.
     n_jobs : int
         Points measured at once, in threads (quantsig's Numba kernels release the GIL); ``-1``
         means one per core. The rows come back in the order of ``values`` whatever the order
         of completion; only the timing columns depend on ``n_jobs``.
     progress : bool or Progress
-        ``True`` draws a :class:`~quantsig.progress.Progress` bar on stderr (when it is a
+        ``True`` draws a ``Progress`` bar on stderr (when it is a
         terminal); a bar (or anything with ``update(n)``) advances by one per finished point.
 
     Returns
@@ -772,7 +772,7 @@ def compare(
     n_jobs: int = 1,
     progress: Any = False,
 ) -> RDResult:
-    """Several :func:`rd_curve` sweeps over the same ``values``, as one table.
+    """Several ``rd_curve`` sweeps over the same ``values``, as one table.
 
     Parameters
     ----------
@@ -783,11 +783,11 @@ def compare(
     values : iterable, optional
         Default: bits 1 to 8.
     entropy : str, optional
-        As for :func:`rd_curve`.
+        As for ``rd_curve``.
     n_jobs : int
-        As for :func:`rd_curve`; the points of every sweep share the threads.
+        As for ``rd_curve``; the points of every sweep share the threads.
     progress : bool or Progress
-        As for :func:`rd_curve`; the points of every sweep share one bar.
+        As for ``rd_curve``; the points of every sweep share one bar.
 
     Returns
     -------
@@ -828,7 +828,7 @@ def compare(
 
 def gap_to_gaussian_bound(result: RDResult, variance: float, *, rate: str = "rate") -> np.ndarray:
     """Per row, ``rate - R(D)`` with ``R(D) = max(0, 1/2 log2(variance / mse))`` the Gaussian
-    rate-distortion function (:func:`quantsig.theory.gaussian_rate`).
+    rate-distortion function (``quantsig.theory.gaussian_rate``).
 
     For Gaussian data of that variance this is the distance to Shannon's bound (never
     negative for a real coder; entropy-coded uniform quantization approaches 0.2546 bit at

@@ -1,7 +1,7 @@
 """Real measured signals that installed packages ship: no network, ever.
 
 Tests and benchmarks need real data next to the generated signals of
-:mod:`quantsig.datasets`: measured sensor series and audio recordings whose statistics no
+``quantsig.datasets``: measured sensor series and audio recordings whose statistics no
 generator imitates. Nothing here downloads anything; every signal is a file that an
 installed package already carries, read straight from that package:
 
@@ -365,7 +365,7 @@ def list_series() -> list[str]:
     Returns
     -------
     list of str
-        Names for :func:`load_series`, e.g. ``"statsmodels.co2"``; empty when no package that
+        Names for ``load_series``, e.g. ``"statsmodels.co2"``; empty when no package that
         ships one is installed.
     """
     return [name for name in available() if _BY_NAME[name].kind == "series"]
@@ -377,7 +377,7 @@ def audio_recordings() -> list[str]:
     Returns
     -------
     list of str
-        Names for :func:`load_series`, e.g. ``"cpython.pluck-pcm16"``.
+        Names for ``load_series``, e.g. ``"cpython.pluck-pcm16"``.
     """
     return [name for name in available() if _BY_NAME[name].kind == "audio"]
 
@@ -388,7 +388,7 @@ def info(name: str) -> dict[str, Any]:
     Parameters
     ----------
     name : str
-        One of :data:`KNOWN`.
+        One of ``KNOWN``.
 
     Returns
     -------
@@ -424,7 +424,7 @@ def load_series(name: str) -> tuple[np.ndarray, dict[str, Any]]:
     Parameters
     ----------
     name : str
-        A name from :func:`list_series` or :func:`audio_recordings` (any of :data:`KNOWN`).
+        A name from ``list_series`` or ``audio_recordings`` (any of ``KNOWN``).
 
     Returns
     -------
@@ -433,7 +433,7 @@ def load_series(name: str) -> tuple[np.ndarray, dict[str, Any]]:
         ``int32``, see the module docstring), shape ``(n,)`` mono or ``(n, channels)``.
         A fresh array the caller may modify.
     info : dict
-        :func:`info`'s description plus ``source`` (the file read), ``dtype``, ``shape``,
+        ``info``'s description plus ``source`` (the file read), ``dtype``, ``shape``,
         ``n_samples`` (rows) and, for audio, ``channels``, ``subtype`` and ``bits``.
 
     Raises

@@ -1,4 +1,4 @@
-"""Streams of samples (audio, sensor logs) in constant memory: :class:`StreamWriter`, :class:`StreamReader`.
+"""Streams of samples (audio, sensor logs) in constant memory: ``StreamWriter``, ``StreamReader``.
 
 A stream is a ``.qsg`` file whose header says ``"kind": "stream"``: sample dtype, channels,
 sample rate and coding mode; then frames of ``frame_size`` rows (samples x channels), each
@@ -12,7 +12,7 @@ Coding modes (one per stream):
     integer LPC predictor (Tukey-windowed autocorrelation, order chosen per block up to
     ``max_order``), wasted low bits removed per frame, and for stereo the best of L/R, L/S, R/S
     and M/S per block; residuals through the context-modelled coder
-    (:func:`quantsig.entropy.encode_residuals`).
+    (``quantsig.entropy.encode_residuals``).
 ``max_abs_error``
     The same predictor around a uniform residual quantizer, closed loop: every sample of the
     output, *after* rounding to the stream's dtype, is within the bound (integers: a step of
@@ -499,7 +499,7 @@ def _best_split(
 
 def _flag_count(start: int, end: int, depth: int) -> int:
     """Split flags a node of ``end - start`` rows reserves (its splittable descendants too);
-    the decoder's :func:`quantsig.kernels.lpc.parse_plan` counts them the same way."""
+    the decoder's ``quantsig.kernels.lpc.parse_plan`` counts them the same way."""
     return int(_k.n_flags(np.int64(end - start), np.int64(depth), np.int64(MIN_SPLIT)))
 
 
@@ -635,7 +635,7 @@ _LPC, _INTERP = 0, 1
 
 def _encode_float_frame(cfg: _Config, x: np.ndarray) -> tuple[bytes, np.ndarray]:
     """Float frame: closed-loop LPC per block, or multilevel interpolation (see
-    :func:`quantsig.kernels.lpc.interp_encode`) over the whole frame, whichever is smaller."""
+    ``quantsig.kernels.lpc.interp_encode``) over the whole frame, whichever is smaller."""
     X = np.ascontiguousarray(x.T, dtype=np.float64)
     if not np.all(np.isfinite(X)):
         bad = int(np.count_nonzero(~np.isfinite(X)))
@@ -1195,7 +1195,7 @@ class StreamReader:
         A complete stream, or one cut short (then every complete frame is readable and
         ``complete`` is False).
     max_output_bytes : int
-        Largest array :meth:`read` returns in one call.
+        Largest array ``read`` returns in one call.
     threads : int, optional
         Frames decoded at once when a read spans several (default: ``QUANTSIG_THREADS`` if
         set, else the CPUs, at most 4).
@@ -1331,7 +1331,7 @@ class StreamReader:
         return [j if isinstance(j, np.ndarray) else j.result() for j in jobs]
 
     def tell(self) -> int:
-        """The next sample :meth:`read` returns."""
+        """The next sample ``read`` returns."""
         return self._pos
 
     def seek(self, sample: int) -> None:
@@ -1396,7 +1396,7 @@ class StreamReader:
 
 
 def describe_stream(source: Any) -> dict[str, Any]:
-    """:meth:`StreamReader.describe` of a stream (path, bytes or file object)."""
+    """``StreamReader.describe`` of a stream (path, bytes or file object)."""
     with StreamReader(source) as r:
         return r.describe()
 
@@ -1428,7 +1428,7 @@ def compress_array(
     metadata : dict, optional
         Stored in the header.
     **mode
-        :class:`StreamWriter` options (``lossless``, ``max_abs_error``, ``step``,
+        ``StreamWriter`` options (``lossless``, ``max_abs_error``, ``step``,
         ``quantizer``, ``frame_size``, ``block_size``, ``max_order``, ...).
 
     Examples

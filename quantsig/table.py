@@ -23,9 +23,9 @@ T = TypeVar("T", bound="Table")
 
 
 class Table:
-    """Rows (dicts) with the columns :attr:`COLUMNS`, in that order; never modified in place.
+    """Rows (dicts) with the columns ``COLUMNS``, in that order; never modified in place.
 
-    :meth:`filter`, ``+`` and :meth:`concat` return new tables; :attr:`rows`, iteration and
+    ``filter``, ``+`` and ``concat`` return new tables; ``rows``, iteration and
     indexing hand out copies. The first column is the label column.
     """
 
@@ -34,7 +34,7 @@ class Table:
     #: Columns holding text, and columns holding integer counts.
     TEXT_COLUMNS: ClassVar[tuple[str, ...]] = ()
     INT_COLUMNS: ClassVar[tuple[str, ...]] = ()
-    #: Columns of :meth:`to_text` by default.
+    #: Columns of ``to_text`` by default.
     SUMMARY_COLUMNS: ClassVar[tuple[str, ...]] = ()
 
     __slots__ = ("_rows",)
@@ -171,7 +171,7 @@ class Table:
         return "\n".join(lines)
 
     def to_pandas(self) -> Any:
-        """The table as a :class:`pandas.DataFrame` (columns in order).
+        """The table as a ``pandas.DataFrame`` (columns in order).
 
         Raises
         ------

@@ -250,7 +250,7 @@ def iter_checks(quantizers: list[Quantizer] | None = None) -> Iterator[tuple[Qua
 
 
 def parametrize_with_checks(quantizers: list[Quantizer] | None = None) -> Any:
-    """A ``pytest.mark.parametrize`` over :func:`iter_checks` with readable ids."""
+    """A ``pytest.mark.parametrize`` over ``iter_checks`` with readable ids."""
     import pytest
 
     pairs = list(iter_checks(quantizers))

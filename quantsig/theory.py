@@ -2,17 +2,17 @@
 
 Rates are in bits per sample, distortions are mean squared errors in the data's units.
 
-* :func:`gaussian_rate` / :func:`gaussian_distortion`: the Gaussian rate-distortion function
+* ``gaussian_rate`` / ``gaussian_distortion``: the Gaussian rate-distortion function
   ``R(D) = max(0, 1/2 log2(sigma**2 / D))`` and its inverse ``D(R) = sigma**2 2**(-2R)``.
-* :func:`shannon_lower_bound` / :func:`shannon_lower_bound_distortion`: ``R(D) >=
+* ``shannon_lower_bound`` / ``shannon_lower_bound_distortion``: ``R(D) >=
   h(X) - 1/2 log2(2 pi e D)`` for any source with a differential entropy ``h`` (any frozen
   ``scipy.stats`` distribution); tight for the Gaussian.
-* :data:`ECSQ_GAP_BITS` / :data:`ECSQ_GAP_DB`: at high rate a uniform scalar quantizer with
+* ``ECSQ_GAP_BITS`` / ``ECSQ_GAP_DB``: at high rate a uniform scalar quantizer with
   ideal entropy coding sits ``1/2 log2(pi e / 6) = 0.2546`` bit (1.533 dB) above the Shannon
-  lower bound; :func:`ecsq_high_rate_distortion` gives that distortion.
-* :func:`lloyd_max_distortion`: the MSE of the optimal fixed-rate scalar quantizer with ``N``
-  levels (:meth:`quantsig.LloydMaxQuantizer.fit_distribution`).
-* :func:`panter_dite_distortion`: its high-resolution asymptote
+  lower bound; ``ecsq_high_rate_distortion`` gives that distortion.
+* ``lloyd_max_distortion``: the MSE of the optimal fixed-rate scalar quantizer with ``N``
+  levels (``quantsig.LloydMaxQuantizer.fit_distribution``).
+* ``panter_dite_distortion``: its high-resolution asymptote
   ``(1 / (12 N**2)) (integral of f**(1/3))**3``.
 
 Examples
@@ -133,7 +133,7 @@ def shannon_lower_bound(distortion: Any, dist: Any) -> Any:
 
 
 def shannon_lower_bound_distortion(rate: Any, dist: Any) -> Any:
-    """The distortion at which :func:`shannon_lower_bound` equals ``rate``:
+    """The distortion at which ``shannon_lower_bound`` equals ``rate``:
     ``2**(2 (h - R)) / (2 pi e)`` (a lower bound on ``D(R)``, tight at high rate)."""
     r = _rate(rate)
     h = differential_entropy_bits(dist)
@@ -142,7 +142,7 @@ def shannon_lower_bound_distortion(rate: Any, dist: Any) -> Any:
 
 def ecsq_high_rate_distortion(rate: Any, dist: Any) -> Any:
     """High-rate MSE of a uniform quantizer with ideal entropy coding at ``rate``:
-    ``2**(2 (h - R)) / 12``, i.e. :data:`ECSQ_GAP_DB` above the Shannon lower bound.
+    ``2**(2 (h - R)) / 12``, i.e. ``ECSQ_GAP_DB`` above the Shannon lower bound.
 
     Examples
     --------

@@ -3,13 +3,13 @@
 Plain functions on arrays and bytes; no files, no quantizer knowledge (``container.py`` and
 ``codec.py`` build on them). Byte layouts are specified in ``docs/entropy.md``.
 
-* :func:`encode_symbols` / :func:`decode_symbols`: one self-contained rANS block (header,
+* ``encode_symbols`` / ``decode_symbols``: one self-contained rANS block (header,
   frequency table, escapes, payload) for any 1-D integer array.
-* :func:`encode_raw` / :func:`decode_raw`: ``bits`` per value, LSB first, no header.
-* :func:`order0_entropy`: empirical bits per symbol, the floor the blocks are measured against.
-* :class:`FrequencyTable`: the integer model and its serialization.
+* ``encode_raw`` / ``decode_raw``: ``bits`` per value, LSB first, no header.
+* ``order0_entropy``: empirical bits per symbol, the floor the blocks are measured against.
+* ``FrequencyTable``: the integer model and its serialization.
 
-Decoders treat their input as untrusted and raise :class:`~quantsig.errors.CorruptFileError`.
+Decoders treat their input as untrusted and raise ``CorruptFileError``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fixed-rate bit packing of unsigned codes: :func:`encode_raw` / :func:`decode_raw`.
+"""Fixed-rate bit packing of unsigned codes: ``encode_raw`` / ``decode_raw``.
 
 ``bits`` (1..32) per value, least-significant bit first: value ``i`` occupies stream bits
 ``[i * bits, (i + 1) * bits)``, its lowest bit first, and stream bit ``j`` is bit ``j % 8`` of
@@ -66,7 +66,7 @@ def encode_raw(values: Any, bits: int) -> bytes:
 
 
 def decode_raw(block: bytes | bytearray | memoryview, n: int, bits: int, dtype: Any) -> np.ndarray:
-    """Unpack ``n`` values of ``bits`` bits written by :func:`encode_raw` (untrusted input).
+    """Unpack ``n`` values of ``bits`` bits written by ``encode_raw`` (untrusted input).
 
     Parameters
     ----------

@@ -1,12 +1,12 @@
 """Static frequency models for the rANS coder, and their serialization.
 
 A model is an integer table ``freqs`` over symbols ``0 .. A-1`` that sums to ``2**precision``
-(``precision`` 1..16). It is built from symbol counts by :meth:`FrequencyTable.from_counts`,
+(``precision`` 1..16). It is built from symbol counts by ``FrequencyTable.from_counts``,
 which keeps every present symbol non-zero and chooses the integers that minimize the coded
 size ``-sum(counts * log2(freqs / 2**precision))`` exactly (not by rounding), and
-:meth:`FrequencyTable.fit` also chooses the precision that minimizes the payload *plus* the
+``FrequencyTable.fit`` also chooses the precision that minimizes the payload *plus* the
 serialized table. The decoder reads the exact integers back with
-:meth:`FrequencyTable.from_bytes`; nothing is ever recomputed from floats on that side.
+``FrequencyTable.from_bytes``; nothing is ever recomputed from floats on that side.
 
 The serialized form (``docs/entropy.md``) is a bit stream of adaptive Rice codes of the
 differences between consecutive non-zero frequencies, with run lengths for zeros; the last
@@ -174,7 +174,7 @@ class FrequencyTable:
 
     @classmethod
     def from_bytes(cls, data: Any, alphabet_size: int, precision: int) -> FrequencyTable:
-        """Read a table written by :meth:`to_bytes` (untrusted input).
+        """Read a table written by ``to_bytes`` (untrusted input).
 
         Raises
         ------
@@ -200,7 +200,7 @@ class FrequencyTable:
     # ------------------------------------------------------------------ coder tables
 
     def encoder_arrays(self, size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(freq, cum, inv)`` for :func:`~quantsig.kernels.rans.rans_encode`.
+        """``(freq, cum, inv)`` for ``rans_encode``.
 
         ``inv`` is ``nextafter(1 / freq, inf)`` (0 where ``freq`` is 0). ``size`` pads the
         arrays with zero-frequency symbols.
@@ -258,7 +258,7 @@ def order0_entropy(values: Any) -> float:
     """Empirical order-0 entropy of an integer array, in bits per symbol.
 
     ``-sum(p * log2(p))`` over the relative frequencies ``p`` of its distinct values; 0.0 for
-    an empty or constant array. This is the floor that :func:`~quantsig.entropy.encode_symbols`
+    an empty or constant array. This is the floor that ``encode_symbols``
     is measured against (its blocks also carry their model).
 
     Examples

@@ -1,4 +1,4 @@
-"""Self-contained rANS blocks of integer symbols: :func:`encode_symbols` / :func:`decode_symbols`.
+"""Self-contained rANS blocks of integer symbols: ``encode_symbols`` / ``decode_symbols``.
 
 A block carries its own header (count, value window, model precision, serialized frequency
 table, escapes) and the rANS payload; the exact byte layout is in ``docs/entropy.md``.
@@ -16,7 +16,7 @@ Decoding treats the block as untrusted: every count, length, table and index is 
 against the block size and hard limits before anything is allocated or any kernel runs; the
 only allocations are the output (``n``, which the caller knows and checks) and buffers no
 larger than the block itself. Any inconsistency raises
-:class:`~quantsig.errors.CorruptFileError` naming it.
+``CorruptFileError`` naming it.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class _Reader:
 
 @dataclass(frozen=True)
 class BlockInfo:
-    """What a block header says (see :func:`block_info`).
+    """What a block header says (see ``block_info``).
 
     Attributes
     ----------
@@ -442,7 +442,7 @@ def _native(out: np.ndarray, dt: np.dtype) -> np.ndarray:
 
 
 def decode_symbols(block: bytes | bytearray | memoryview, n: int, dtype: Any) -> np.ndarray:
-    """Decode a block written by :func:`encode_symbols` (untrusted input).
+    """Decode a block written by ``encode_symbols`` (untrusted input).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Context-modelled coding of signed integer residuals: :func:`encode_residuals` / :func:`decode_residuals`.
+"""Context-modelled coding of signed integer residuals: ``encode_residuals`` / ``decode_residuals``.
 
 Prediction residuals and quantized residual codes are two-sided, heavy-tailed and their scale
 drifts along a signal. Each value is split into a small *token* (at most 256 of them: the
@@ -6,8 +6,8 @@ value itself below 16, else its bit length and two leading bits) and raw low bit
 in groups of four; a group's tokens are coded in a *context* chosen by a moving sum of the
 tokens before the group (a scale estimate), so loud and quiet passages each get a model of
 their own (the adaptivity FLAC gets from partitioned Rice parameters, with an arithmetic
-coder's efficiency). The token and level definitions are in :mod:`quantsig.kernels.tokens`, the coder
-in :mod:`quantsig.kernels.ctxrans`.
+coder's efficiency). The token and level definitions are in ``quantsig.kernels.tokens``, the coder
+in ``quantsig.kernels.ctxrans``.
 
 All contexts share one rANS stream: each token is coded with its context's table, the four
 tokens of a group on four interleaved states, so one pass of one kernel decodes everything
@@ -36,7 +36,7 @@ Block layout (version 2; all multi-byte fields little-endian, uvarints as in
     --
     rest                  raw bits (LSB first, zero padding to a byte)
 
-The parametric family (:func:`parametric_tables`) spares small contexts their table: table
+The parametric family (``parametric_tables``) spares small contexts their table: table
 ``s`` holds the tokens of a two-sided exponential distribution, ``2**(-u / B)`` in the zigzag
 value ``u`` with ``B = 2**(s/4 - 2)``, quantized to 4096 (every token up to where the tail
 falls below ``2**-16`` gets at least one unit), computed with correctly rounded IEEE
@@ -263,7 +263,7 @@ def _contexts(
     """``(starts, rows)``: the first level of each context and its token counts (K x A).
 
     The levels are grouped into bins of about equal counts (a level with many values is a bin
-    alone), then runs of bins into contexts (:func:`~quantsig.kernels.ctxrans.partition`)."""
+    alone), then runs of bins into contexts (``partition``)."""
     n = tokens.size
     nbins = min(_MAX_BINS, max(1, n // 16))
     cum = np.cumsum(level_counts)
@@ -285,7 +285,7 @@ def _level_contexts(starts: np.ndarray) -> np.ndarray:
 
 
 def decode_residuals(block: Any, n: int, seg_starts: Any = None) -> np.ndarray:
-    """Decode ``n`` values written by :func:`encode_residuals` (untrusted input).
+    """Decode ``n`` values written by ``encode_residuals`` (untrusted input).
 
     Only the output (``n`` values) grows with ``n``; everything else is bounded by the block
     size, except the decoding table (at most 64 contexts of 4096 entries: 1 MiB).

@@ -1,10 +1,10 @@
 """Kernels of the fused residual coder: one rANS stream whose every token is coded with the
 frequency table of its context (plain arrays in, plain arrays out).
 
-Tokens, raw bits and context levels are defined in :mod:`quantsig.kernels.tokens`. A block
+Tokens, raw bits and context levels are defined in ``quantsig.kernels.tokens``. A block
 maps the context levels to ``K`` contexts (contiguous level ranges), each with a static table
 over the tokens at a common precision ``P <= 12``; one rANS stream of ``lanes`` (1 or 4)
-interleaved 40-bit states and 16-bit words (as :mod:`quantsig.kernels.rans`: states in
+interleaved 40-bit states and 16-bit words (as ``quantsig.kernels.rans``: states in
 ``[2**24, 2**40)``) codes the tokens. Within a segment, value ``j`` (counted from the segment
 start) goes to lane ``j % 4`` (or lane 0), so the four tokens of a group, which share their
 context, go to four independent states and decode in parallel. Segments follow each other
@@ -65,7 +65,7 @@ def partition(hist, kmax, entry_bits, ctx_bits, starts):
 
     ``hist`` (int64, bins x tokens) holds each bin's token counts. Starting from one context
     per non-empty bin, the two neighbours whose merging saves the most estimated bits
-    (:func:`_context_bits`) are merged while that saves bits or while there are more than
+    (``_context_bits``) are merged while that saves bits or while there are more than
     ``kmax``. ``starts[c]`` (int64, >= the number of bins) receives the first bin of context
     ``c`` (``starts[0] = 0``: leading empty bins join the first context, others the context
     before them). Explicit loops only (no array expressions): quick to compile.
@@ -148,7 +148,7 @@ def fit_tables(rows, maxp, params, param_bits, param_tab, precs, freqs, out):
     ``rows`` (int64, K x A) holds each context's token counts (none all zero). A context of
     one token is written ``0, token``. Any other gets the smaller of an explicit table,
     written as its precision ``p`` (1..``maxp``), the table length (uvarint) and
-    :func:`~quantsig.kernels.rans.encode_table`'s bytes, ``p`` minimizing payload plus table
+    ``encode_table``'s bytes, ``p`` minimizing payload plus table
     (from the largest useful precision down, stopping after two worse ones; within 0.01 % the
     smaller wins), and the parametric table ``params[k]`` of the built-in family
     ``param_tab`` (int64, 256 x 256, precision 12), written ``PARAMETRIC, params[k]``, whose
@@ -214,7 +214,7 @@ def fit_tables(rows, maxp, params, param_bits, param_tab, precs, freqs, out):
 
 @jit
 def build_decoder(buf, pos, alphabet, nctx, prec, param_tab, tab, freqs):
-    """Read ``nctx`` context models (written by :func:`fit_tables`) from ``buf[pos:]``
+    """Read ``nctx`` context models (written by ``fit_tables``) from ``buf[pos:]``
     (untrusted) into the decoding table ``tab`` (uint32, ``nctx << prec``).
 
     ``param_tab`` is the parametric family (int64, 256 x 256, precision 12); ``freqs`` int64
@@ -295,7 +295,7 @@ def encode(tokens, levels, seg_starts, cbase, lanes, prec, freq, cum, inv, out):
     """Encode the tokens backwards into ``out`` (uint16, ``tokens.size + 1`` words).
 
     ``tokens`` (uint8) and ``levels`` (uint16) come from
-    :func:`~quantsig.kernels.tokens.analyze`; token ``t`` of level ``l`` is coded with model
+    ``analyze``; token ``t`` of level ``l`` is coded with model
     entry ``cbase[l] + t`` of ``freq`` / ``cum``
     (int64, scaled to ``2**prec``) and ``inv`` (float64, ``nextafter(1/f, inf)``). Returns
     ``(start, x0, x1, x2, x3)``: the words are ``out[start:]``, ``x0..x3`` the final states.
@@ -384,7 +384,7 @@ def encode(tokens, levels, seg_starts, cbase, lanes, prec, freq, cum, inv, out):
 
 _U1 = np.uint64(1)
 #: Guard words after the rANS words (uint16) and after the raw bits (uint64) that
-#: :func:`decode` needs: it checks its positions once per group of four tokens.
+#: ``decode`` needs: it checks its positions once per group of four tokens.
 WORD_GUARD = 4
 RAW_GUARD = 5
 
@@ -409,9 +409,9 @@ def decode(words, raw, seg_starts, cbase, lanes, prec, tab, tinfo, x0, x1, x2, x
 
     ``words`` (uint16) holds the payload words then ``WORD_GUARD`` zero words; ``raw``
     (uint64) the raw-bit stream then ``RAW_GUARD`` zero words; ``tab`` (uint32) is
-    :func:`build_decoder`'s table and ``cbase[level]`` (int32, one per level) the offset of
+    ``build_decoder``'s table and ``cbase[level]`` (int32, one per level) the offset of
     the level's context in it (``context << prec``). ``tinfo`` (uint64, 512) holds each token's
-    prefix and raw bit count (:func:`~quantsig.kernels.tokens.token_tables`, interleaved). The
+    prefix and raw bit count (``token_tables``, interleaved). The
     initial states must lie in ``[RANS_L, 2**40)`` (checked by the caller). Decoding stops at
     the first group that would read past the words or raw bits. The caller checks the
     returned bit count against the raw stream. Status 0, ``ERR_WORDS_SHORT``,

@@ -1,6 +1,6 @@
 """G.711 kernels: byte-table lookups over plain, C-contiguous 1-D arrays.
 
-The G.711 maths lives in :mod:`quantsig.quantizers.g711`, which builds the tables once with
+The G.711 maths lives in ``quantsig.quantizers.g711``, which builds the tables once with
 vectorised NumPy; these kernels only gather from them. Both check, before the loop, that the
 table covers every index the loop can form and that ``out`` matches the input length, so no
 input *value* can make them read or write out of bounds.

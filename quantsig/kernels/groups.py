@@ -177,7 +177,7 @@ def normalize(w: np.ndarray, gs: int, scale: np.ndarray, offset: np.ndarray, out
 
 @jit
 def denormalize(u: np.ndarray, gs: int, scale: np.ndarray, offset: np.ndarray, out: np.ndarray) -> None:
-    """``out = u * scale + offset`` per group (the inverse of :func:`normalize`)."""
+    """``out = u * scale + offset`` per group (the inverse of ``normalize``)."""
     rows, cols = u.shape
     ng = scale.shape[1]
     has_off = offset.size > 0

@@ -1,17 +1,17 @@
 """Exact 1-D Lloyd iteration on weighted samples in O(n), without sorting the data.
 
 Samples are grouped by float bucket (the monotone float32-bit buckets of
-:mod:`quantsig.kernels.search`: 65,536 buckets, each 1/128 of an octave wide).
+``quantsig.kernels.search``: 65,536 buckets, each 1/128 of an octave wide).
 
-1. :func:`bucket_histogram`, one pass: per-bucket weight ``a0``, and first/second moments
+1. ``bucket_histogram``, one pass: per-bucket weight ``a0``, and first/second moments
    about the bucket's lower edge ``e_b`` (small numbers, so no cancellation later).
 2. The fit first converges on these bucket sums (cheap, approximate inside a bucket).
-3. :func:`collect`, one pass: copies only the samples of *marked* buckets, those near the
+3. ``collect``, one pass: copies only the samples of *marked* buckets, those near the
    current thresholds; the caller sorts them (one stable sort: buckets hold disjoint increasing ranges) and forms
    prefix sums restarting at each bucket.
-4. :func:`sums_at` then gives the exact ``S0(t) = sum w over x < t`` and
+4. ``sums_at`` then gives the exact ``S0(t) = sum w over x < t`` and
    ``S1(t) = sum w (x - ref) over x < t`` for any ``t`` in a collected bucket, and
-   :func:`lloyd_finish` runs plain Lloyd iterations (O(levels log n) each) to an exact fixed
+   ``lloyd_finish`` runs plain Lloyd iterations (O(levels log n) each) to an exact fixed
    point, reporting any bucket it still needs so the caller can collect it and resume.
 """
 

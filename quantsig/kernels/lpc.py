@@ -179,7 +179,7 @@ def encode_float(x, start, end, crev, order, step, bound, f32, y, q, exc):
 
 @jit
 def decode_float(q, start, end, crev, order, step, f32, exc_pos, exc_val, y):
-    """Inverse of :func:`encode_float`; ``exc_pos`` (ascending, within ``[start, end)``) and
+    """Inverse of ``encode_float``; ``exc_pos`` (ascending, within ``[start, end)``) and
     ``exc_val`` give the verbatim samples. Returns -1 if the exceptions are inconsistent."""
     e = 0
     ne = exc_pos.size
@@ -269,7 +269,7 @@ def quantize_coefs(a, precision, max_shift, out):
 
 @jit(fastmath=True)
 def closed_loop_cost(x, start, end, crev, order, step, part, y):
-    """:func:`residual_cost` for coarse steps, where the closed loop matters: the predictor runs
+    """``residual_cost`` for coarse steps, where the closed loop matters: the predictor runs
     on a simulated reconstruction ``y`` (float64 scratch as long as ``x``; samples before
     ``start`` taken from ``x``), whose noise a high-order predictor can amplify."""
     lo = start - order
@@ -302,12 +302,12 @@ def closed_loop_cost(x, start, end, crev, order, step, part, y):
 
 @jit
 def best_predictor(x, start, end, windows, max_order, precision, max_shift, step, candidates, scratch, out):
-    """The whole predictor search of :func:`quantsig.predictors.lpc.analyze` in one call.
+    """The whole predictor search of ``quantsig.predictors.lpc.analyze`` in one call.
 
     For each row of ``windows``: windowed autocorrelation (plus the quantization noise
     ``step**2/12`` on the zero lag when ``step > 0``), Levinson-Durbin, the ``candidates``
     orders of lowest Gaussian estimate (and orders 1, 2, 4, 8 when ``step > 0``), each
-    quantized and priced on the residual (:func:`residual_cost`, or :func:`closed_loop_cost`
+    quantized and priced on the residual (``residual_cost``, or ``closed_loop_cost``
     when ``step > 0``) plus ``precision + 2`` bits per coefficient. Order 0 competes too.
     Writes the winner's integer coefficients to ``out`` and returns ``(cost, order, shift)``.
     """
@@ -388,7 +388,7 @@ def best_predictor(x, start, end, windows, max_order, precision, max_shift, step
 @jit
 def decode_int_frame(q, leaves, coefs, step, lo, hi, lossless, reps):
     """Decode a whole integer frame in one call: per leaf the inverse of
-    :func:`residual_int` (lossless) or :func:`encode_int`, without a Python call per block.
+    ``residual_int`` (lossless) or ``encode_int``, without a Python call per block.
 
     ``leaves`` (int64, one row per predictor, in stream order): ``slot, rep, start, end,
     order, shift, coef_offset, stereo``: the residual row ``q[slot]``, the representation row
@@ -513,7 +513,7 @@ def interp_encode(x, order, step, bound, f32, y, q, exc):
 
 @jit
 def interp_decode(q, order, step, f32, exc, exc_val, y):
-    """Inverse of :func:`interp_encode`; ``exc`` (uint8, n) flags the verbatim samples, whose
+    """Inverse of ``interp_encode``; ``exc`` (uint8, n) flags the verbatim samples, whose
     values ``exc_val`` holds at the same index."""
     n = y.size
     for k in range(n):
@@ -567,7 +567,7 @@ def parse_plan(
     buf, pos, block_starts, block_ends, stereo, n_slots, max_order, max_shift, depth, min_split, prec, leaves, coefs
 ):
     """Parse the per-block part of a stream frame (untrusted) into the ``leaves`` and ``coefs``
-    arrays :func:`decode_int_frame` takes (float frames use the same plan), without a Python
+    arrays ``decode_int_frame`` takes (float frames use the same plan), without a Python
     call per predictor.
 
     Per block: the stereo mode byte (when ``stereo``), then per slot a split-flags byte (the

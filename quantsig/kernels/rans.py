@@ -1,7 +1,7 @@
 """rANS entropy coding: statistics, frequency quantization, table and escape bit streams, and
 the interleaved coder itself.
 
-The coder (byte layout in ``docs/entropy.md``) keeps :data:`LANES` = 4 interleaved states, each
+The coder (byte layout in ``docs/entropy.md``) keeps ``LANES`` = 4 interleaved states, each
 in ``[L, L << 16)`` with ``L = 2**24`` (so below ``2**40``), and renormalizes with 16-bit words:
 at most one word per symbol, on either side. Symbol ``i`` belongs to lane ``i % 4``. The encoder
 runs backwards from the last symbol, starting every lane at ``L`` and writing words from the
@@ -490,7 +490,7 @@ def encode_table(freqs, prec, out):
 
 @jit
 def decode_table(buf, prec, freqs):
-    """Read a table written by :func:`encode_table` into ``freqs`` (int64, ``A`` entries).
+    """Read a table written by ``encode_table`` into ``freqs`` (int64, ``A`` entries).
 
     Returns 0, or a negative status: ``ERR_TRUNCATED`` (the stream ends early),
     ``ERR_VALUE`` (a frequency outside ``[1, 2**prec)``, a zero run past the end, frequencies
@@ -635,7 +635,7 @@ def encode_escapes(u_hi, u_lo, side, k, out):
 
 @jit
 def decode_escapes(buf, k, u_hi, u_lo, side):
-    """Read ``u_lo.size`` escapes written by :func:`encode_escapes`; returns 0 or a status.
+    """Read ``u_lo.size`` escapes written by ``encode_escapes``; returns 0 or a status.
 
     ``ERR_TRUNCATED`` when the stream ends early, ``ERR_VALUE`` for a bit length that makes
     ``u >= 2**64``, ``ERR_TRAILING`` for unused bytes or non-zero padding.

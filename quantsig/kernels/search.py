@@ -37,7 +37,7 @@ def float_buckets(values: np.ndarray, shift: int = BUCKET_SHIFT) -> np.ndarray:
 
 
 def search_tables(thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    """Tables for :func:`encode_thresholds`: ``(start, probe, shift, simple)``.
+    """Tables for ``encode_thresholds``: ``(start, probe, shift, simple)``.
 
     Picks the coarsest buckets (largest ``shift``, 1/32 to 1/512 of an octave) in which no
     bucket holds two thresholds, so that encoding needs one comparison and no search; when
@@ -52,7 +52,7 @@ def search_tables(thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, 
 
 
 def bucket_table(thresholds: np.ndarray, shift: int = BUCKET_SHIFT) -> tuple[np.ndarray, np.ndarray]:
-    """Search tables for :func:`encode_thresholds`.
+    """Search tables for ``encode_thresholds``.
 
     Returns ``(start, probe)``: ``start[b]`` is the number of thresholds in buckets ``< b``
     (length ``2**(32-shift) + 1``); ``probe[b]`` is the one threshold in bucket ``b`` (or
@@ -108,7 +108,7 @@ def _search_many(v, b, t, start):
 def encode_thresholds(x, ux, t, start, probe, shift, simple, lo, hi, out):
     """``out[j] = #{t <= x[j]}``; returns how many ``x`` are not in ``[lo, hi]``.
 
-    ``simple`` says no bucket holds more than one threshold (see :func:`search_tables`).
+    ``simple`` says no bucket holds more than one threshold (see ``search_tables``).
 
     NaN is never in ``[lo, hi]``; pass finite bounds so that infinities are counted too (the
     caller tells the kinds apart on the rare error path). ``x`` is float32 or float64; its

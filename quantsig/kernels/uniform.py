@@ -69,7 +69,7 @@ def encode_bounded_midrise(x, lo, hi, inv_step, top, out):
 def encode_unbounded_midtread(x, inv_step, half, limit, out):
     """Mid-tread encode to int32 around zero; returns how many codes would leave int32.
 
-    Rounding as in :func:`encode_bounded_midtread` (``half = 1 - rounding``); ``limit`` (of
+    Rounding as in ``encode_bounded_midtread`` (``half = 1 - rounding``); ``limit`` (of
     the scalars' type) bounds ``|x / step|``: 2**31 - 1 in float64, 2**31 in float32 (whose
     values at that size are integers at most 2**31 - 128). NaN and infinities are counted
     too (the caller tells the kinds apart).

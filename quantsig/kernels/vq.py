@@ -1,6 +1,6 @@
 """Vector-quantization kernels: exact nearest-codeword search and codebook gather.
 
-Plain, validated, C-contiguous arrays in, plain arrays out (see :mod:`quantsig.kernels`).
+Plain, validated, C-contiguous arrays in, plain arrays out (see ``quantsig.kernels``).
 
 Nearest codeword
 ----------------

@@ -1,6 +1,6 @@
 """Linear prediction analysis: window, autocorrelation, Levinson-Durbin, order choice, integer coefficients.
 
-What the encoder decides per block (the decoder only applies it, see :mod:`quantsig.kernels.lpc`):
+What the encoder decides per block (the decoder only applies it, see ``quantsig.kernels.lpc``):
 a Tukey(0.5) window before the autocorrelation (a rectangular window leaks spectral energy and
 costs about a bit per sample on band-limited audio), every order up to ``max_order`` from one
 Levinson-Durbin recursion, the order whose estimated residual bits plus coefficient bits are
@@ -40,7 +40,7 @@ class Predictor:
         return np.ldexp(self.coefs.astype(np.float64), -self.shift)
 
     def int_kernel_args(self) -> tuple[np.ndarray, int, int]:
-        """``(crev, order, shift)`` for the integer kernels of :mod:`quantsig.kernels.lpc`."""
+        """``(crev, order, shift)`` for the integer kernels of ``quantsig.kernels.lpc``."""
         return np.ascontiguousarray(self.coefs[::-1]), self.order, self.shift
 
     def float_kernel_args(self) -> tuple[np.ndarray, int]:
@@ -100,12 +100,12 @@ def analyze(
     """Choose a predictor for ``x[start:end]`` (``x`` float64; samples before ``start`` are the
     history the predictor sees).
 
-    For each window of :func:`_windows`, one Levinson-Durbin recursion on the windowed
+    For each window of ``_windows``, one Levinson-Durbin recursion on the windowed
     autocorrelation gives every order up to ``max_order``; the ``candidates`` orders with the
     lowest estimated cost (Gaussian entropy of the Levinson error plus ``precision + 2`` bits
     per coefficient) are quantized and priced on the actual residual (partitioned Laplacian
-    estimate, :func:`quantsig.kernels.lpc.residual_cost`; with a residual ``step`` on a simulated
-    closed loop, :func:`quantsig.kernels.lpc.closed_loop_cost`); the cheapest predictor,
+    estimate, ``quantsig.kernels.lpc.residual_cost``; with a residual ``step`` on a simulated
+    closed loop, ``quantsig.kernels.lpc.closed_loop_cost``); the cheapest predictor,
     order 0 included, wins.
 
     Returns

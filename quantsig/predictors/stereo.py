@@ -4,7 +4,7 @@
 have the same parity, so ``L + R = (mid << 1) | (side & 1)``, ``L = (L + R + side) >> 1`` and
 ``R = (L + R - side) >> 1`` (FLAC's identity). The encoder prices all four representations
 per block and codes the cheapest pair (see ``stream.encode_frame``); the decoder rebuilds L
-and R in :func:`quantsig.kernels.lpc.decode_int_frame`.
+and R in ``quantsig.kernels.lpc.decode_int_frame``.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The quantizer families, one class per module, all on :class:`~quantsig.quantizers.base.Quantizer`."""
+"""The quantizer families, one class per module, all on ``Quantizer``."""

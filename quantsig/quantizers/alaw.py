@@ -21,7 +21,7 @@ class ALawQuantizer(CompandingQuantizer):
     ``y = sign(x) A|x| / (1 + ln A)`` for ``|x| < 1/A`` and
     ``y = sign(x) (1 + ln(A|x|)) / (1 + ln A)`` above; ``y`` is quantized uniformly with
     ``2**bits`` levels and decoded through the inverse law. This is the smooth law, not the
-    8-bit segmented G.711 code (see :class:`~quantsig.G711Quantizer`). Decisions are exact
+    8-bit segmented G.711 code (see ``G711Quantizer``). Decisions are exact
     comparisons with thresholds mapped to the linear domain in float64.
 
     Parameters

@@ -3,7 +3,7 @@
 A quantizer maps samples to integer codes (``encode``) and codes back to reconstruction
 values (``decode``). It knows its own parameters and nothing of files, entropy coding or
 applications. ``get_config()`` returns a JSON-native dict with an ``"id"`` key, learned
-arrays included, from which ``from_config()`` (or :func:`quantsig.get_quantizer`) rebuilds an
+arrays included, from which ``from_config()`` (or ``quantsig.get_quantizer``) rebuilds an
 equal quantizer; this config is what a container stores, so a file decodes with no other
 knowledge.
 
@@ -41,7 +41,7 @@ class Quantizer(abc.ABC):
     """Base class of all quantizers: ``fit``/``encode``/``decode`` plus a config.
 
     Subclasses set ``codec_id`` (the config ``"id"``), list their learned array attributes
-    in ``_learned`` and implement :meth:`encode`, :meth:`decode` and :attr:`n_levels`.
+    in ``_learned`` and implement ``encode``, ``decode`` and ``n_levels``.
     """
 
     codec_id: ClassVar[str] = ""
@@ -57,7 +57,7 @@ class Quantizer(abc.ABC):
     # ------------------------------------------------------------------ conformance hooks
     @classmethod
     def _conformance_instances(cls) -> list[Quantizer]:
-        """Instances (fitted or not) that :mod:`quantsig.testing` runs through every check."""
+        """Instances (fitted or not) that ``quantsig.testing`` runs through every check."""
         return [cls()]
 
     @classmethod
@@ -116,7 +116,7 @@ class Quantizer(abc.ABC):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Quantizer:
-        """Rebuild a quantizer from :meth:`get_config` output.
+        """Rebuild a quantizer from ``get_config`` output.
 
         Raises
         ------

@@ -282,7 +282,7 @@ class G711Quantizer(Quantizer):
         Parameters
         ----------
         x : ndarray of int16, or bytes-like
-            PCM samples, as for :meth:`encode`.
+            PCM samples, as for ``encode``.
         sample_weight : array_like, optional
             Ignored.
 

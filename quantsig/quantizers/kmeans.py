@@ -61,8 +61,8 @@ class KMeansVectorQuantizer(Quantizer):
     n_init : int, default 1
         Number of k-means++ initialisations; the run with the lowest inertia wins.
     algorithm : {"auto", "full", "minibatch"}, default "auto"
-        ``"full"`` is :class:`sklearn.cluster.KMeans` (Lloyd, k-means++ init); ``"minibatch"``
-        is :class:`sklearn.cluster.MiniBatchKMeans` (k-means++ init). ``"auto"`` picks full
+        ``"full"`` is ``sklearn.cluster.KMeans`` (Lloyd, k-means++ init); ``"minibatch"``
+        is ``sklearn.cluster.MiniBatchKMeans`` (k-means++ init). ``"auto"`` picks full
         Lloyd up to ``2**17`` training vectors (positive-weight vectors when weights are
         given) and mini-batch above that.
     batch_size : int or None, default None
@@ -79,7 +79,7 @@ class KMeansVectorQuantizer(Quantizer):
     -----
     Training-size rules: fewer training vectors than ``levels`` raises ``ValueError``; fewer
     than ``39 * levels`` (faiss' rule of thumb for k-means) warns with
-    :class:`~quantsig.errors.TrainingSizeWarning`. When the data holds fewer distinct vectors
+    ``TrainingSizeWarning``. When the data holds fewer distinct vectors
     than ``levels``, the fit still succeeds and warns with ``TrainingSizeWarning``: the
     codebook then holds every distinct vector (up to rounding) plus duplicate codewords,
     which ``encode`` never emits (ties go to the lowest index).
@@ -318,7 +318,7 @@ class KMeansVectorQuantizer(Quantizer):
         Raises
         ------
         NotFittedError
-            Before :meth:`fit`.
+            Before ``fit``.
         TypeError
             If ``x`` is not float32/float64.
         ValueError
@@ -357,7 +357,7 @@ class KMeansVectorQuantizer(Quantizer):
         Raises
         ------
         NotFittedError
-            Before :meth:`fit`.
+            Before ``fit``.
         TypeError
             If ``codes`` is not an integer array or ``dtype`` is not float32/float64.
         ValueError

@@ -41,7 +41,7 @@ class LloydMaxQuantizer(ThresholdQuantizer):
         Number of reconstruction levels (2 to 65,536).
     max_iter : int
         Limit on plain Lloyd iterations after the Newton phase; reaching it warns with
-        :class:`~quantsig.errors.ConvergenceWarning`.
+        ``ConvergenceWarning``.
 
     Attributes
     ----------
@@ -198,7 +198,7 @@ class _SampleSource:
     """Partial sums of weighted samples through the bucket kernels.
 
     Starts approximate (bucket sums, weight spread evenly inside a bucket); after
-    :meth:`make_exact` it answers exactly, collecting the samples of any further bucket a
+    ``make_exact`` it answers exactly, collecting the samples of any further bucket a
     threshold lands in.
     """
 

@@ -19,8 +19,8 @@ class MuLawQuantizer(CompandingQuantizer):
     """Continuous mu-law quantizer: ``y = sign(x) ln(1 + mu|x|) / ln(1 + mu)`` on ``[-1, 1]``.
 
     This is the smooth law, not the 8-bit segmented G.711 code (see
-    :class:`~quantsig.G711Quantizer`). ``y`` is quantized uniformly with ``2**bits`` levels
-    (``mode`` as in :class:`~quantsig.quantizers.companding.CompandingQuantizer`) and decoded
+    ``G711Quantizer``). ``y`` is quantized uniformly with ``2**bits`` levels
+    (``mode`` as in ``CompandingQuantizer``) and decoded
     to ``x_hat = sign(y) ((1 + mu)**|y| - 1) / mu``. Decisions are exact comparisons with the
     thresholds mapped to the linear domain in float64 (cells closed on the left). Codes are
     uint8 up to 8 bits, uint16 above.

@@ -24,7 +24,7 @@ __all__ = ["ThresholdQuantizer"]
 class ThresholdQuantizer(Quantizer):
     """Base of table-driven scalar quantizers (companding laws, Lloyd-Max)."""
 
-    #: Whether input outside :meth:`_input_range` is clipped rather than refused.
+    #: Whether input outside ``_input_range`` is clipped rather than refused.
     clip: bool = True
 
     @abc.abstractmethod

@@ -57,7 +57,7 @@ class UniformQuantizer(Quantizer):
     zero (``rounding=0.5``); a smaller ``rounding`` widens the dead zone around it, as in
     video codecs (e.g. ``1/3``). Mid-rise cells are closed on the left: ``floor``.
 
-    Inputs outside ``[lo, hi]`` raise :class:`~quantsig.errors.OutOfRangeError` unless
+    Inputs outside ``[lo, hi]`` raise ``OutOfRangeError`` unless
     ``clip=True``; after each ``encode`` the count of clipped samples is in ``n_clipped_``.
     An unbounded quantizer never clips: a result beyond int32 raises.
 
@@ -160,7 +160,7 @@ class UniformQuantizer(Quantizer):
         return None if self._bits is None else 2**self._bits
 
     def is_fitted(self) -> bool:
-        """True unless the range must still be learned by :meth:`fit`."""
+        """True unless the range must still be learned by ``fit``."""
         return not self.requires_fit or hasattr(self, "lo_")
 
     def get_config(self) -> dict[str, Any]:

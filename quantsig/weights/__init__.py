@@ -8,15 +8,15 @@ Typical use::
     print(qm.report())
     tensors = weights.load_model("model.qsg", as_="torch")
 
-* :func:`quantize_model`: a budget in bits per weight (everything written counted) met with
+* ``quantize_model``: a budget in bits per weight (everything written counted) met with
   the least error, or an explicit scheme (``method``, ``bits``, ``granularity``,
   ``group_size``, ``entropy``); sources are read lazily, one tensor at a time.
-* :func:`load_model`: a dict of dequantized tensors (NumPy or torch), or with
+* ``load_model``: a dict of dequantized tensors (NumPy or torch), or with
   ``dequantize=False`` the codes, scales and codebooks for custom kernels.
-* :func:`report`: the per-tensor accounting of an archive.
+* ``report``: the per-tensor accounting of an archive.
 
 The methods are the library's quantizers applied to group-normalised weights; see
-:mod:`quantsig.weights.schemes`. The archive format is in :mod:`quantsig.weights.archive`.
+``quantsig.weights.schemes``. The archive format is in ``quantsig.weights.archive``.
 """
 
 from __future__ import annotations

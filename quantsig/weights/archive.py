@@ -30,7 +30,7 @@ def _corrupt(msg: str) -> CorruptFileError:
 
 
 class ArchiveWriter:
-    """Append encoded tensors to a file (or any ``write`` callable), then :meth:`close`."""
+    """Append encoded tensors to a file (or any ``write`` callable), then ``close``."""
 
     def __init__(self, write: Any, metadata: dict[str, Any] | None = None, source_bytes: int = 0) -> None:
         doc = {

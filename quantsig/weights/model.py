@@ -1,7 +1,7 @@
 """Quantize a whole model: pick a scheme per tensor, meet a bits-per-weight budget, report.
 
-See :func:`quantize_model`; the per-tensor machinery is in :mod:`.schemes`, the file format in
-:mod:`.archive`, the readers of models in :mod:`.sources`.
+See ``quantize_model``; the per-tensor machinery is in ``schemes``, the file format in
+``archive``, the readers of models in ``sources``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ _TENSOR_OVERHEAD = 900
 
 # ---------------------------------------------------------------------------- report
 class WeightsReport(Table):
-    """Per-tensor accounting of a quantized model, plus :attr:`total`.
+    """Per-tensor accounting of a quantized model, plus ``total``.
 
     ``bits_per_weight`` counts every byte the tensor adds to the archive (meta frame, scales,
     offsets, codebook, entropy tables, codes, frame headers, checksums and index entries);
@@ -172,17 +172,17 @@ class _Done:
 
 
 class QuantizedModel:
-    """The result of :func:`quantize_model`: tensors as they are (or were) written.
+    """The result of ``quantize_model``: tensors as they are (or were) written.
 
-    Use :meth:`save` to write the archive (already written when ``out=`` was given),
-    :meth:`dequantize` for the tensors back, :meth:`report` for the accounting.
+    Use ``save`` to write the archive (already written when ``out=`` was given),
+    ``dequantize`` for the tensors back, ``report`` for the accounting.
     """
 
     def __init__(self, done: list[_Done], source_bytes: int, metadata: dict[str, Any], path: str | None) -> None:
         self._done = done
         self.source_bytes = source_bytes
         self.metadata = metadata
-        #: The archive file, when ``out=`` was given or after :meth:`save`.
+        #: The archive file, when ``out=`` was given or after ``save``.
         self.path = path
 
     @property
@@ -208,7 +208,7 @@ class QuantizedModel:
         return self.report().total["bits_per_weight"]
 
     def report(self) -> WeightsReport:
-        """Per-tensor and total accounting (see :class:`WeightsReport`)."""
+        """Per-tensor and total accounting (see ``WeightsReport``)."""
         metas = [d.meta for d in self._done]
         rows = [_row(d.meta, d.n_bytes) for d in self._done]
         return WeightsReport(rows, _total(rows, metas, self.n_bytes, self.source_bytes))
@@ -239,7 +239,7 @@ class QuantizedModel:
         return path
 
     def dequantize(self, as_: str = "numpy") -> dict[str, Any]:
-        """Every tensor, dequantized (see :func:`load_model` for ``as_`` and dtypes)."""
+        """Every tensor, dequantized (see ``load_model`` for ``as_`` and dtypes)."""
         if any(d.enc is None for d in self._done):
             assert self.path is not None
             return load_model(self.path, as_=as_)
@@ -405,7 +405,7 @@ _RANK_SAMPLE = 1 << 18
 
 def _sample_rows(w: np.ndarray, weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Evenly spaced rows (whole rows, so channel and group statistics stay true) holding about
-    :data:`_RANK_SAMPLE` values; the same rows of ``weight``."""
+    ``_RANK_SAMPLE`` values; the same rows of ``weight``."""
     rows = w.shape[0]
     take = max(1, min(rows, -(-_RANK_SAMPLE * rows // w.size)))
     idx = np.linspace(0, rows - 1, take).round().astype(np.int64)
@@ -540,7 +540,7 @@ def quantize_model(
     bits_per_weight : float, optional
         The budget, bits per weight over the whole archive.
     method : {"uniform", "uniform-asym", "nf", "lloyd-max", "kmeans", "ecsq"}, optional
-        See :mod:`quantsig.weights.schemes`. Default without a budget: ``"uniform"``.
+        See ``quantsig.weights.schemes``. Default without a budget: ``"uniform"``.
     bits : float, optional
         Bits per code (the target rate for ``"ecsq"``). Default without a budget: 4.
     granularity : {"tensor", "channel", "group"}, optional
@@ -562,12 +562,12 @@ def quantize_model(
         How a budget is shared between tensors: ``"tensor"`` (default) so that each tensor
         contributes equally to the model's relative error (large tensors such as embedding
         tables get fewer bits per weight), ``"weight"`` so that every weight gets the same
-        bits (least squared error summed over all weights). See :func:`_tensor_budgets`.
+        bits (least squared error summed over all weights). See ``_tensor_budgets``.
     min_size : int
         Smallest tensor (values) that is quantized.
     out : path, optional
         Write the archive there while quantizing (memory then holds a few tensors, never the
-        model). Without it the encoded tensors stay in memory until :meth:`QuantizedModel.save`.
+        model). Without it the encoded tensors stay in memory until ``QuantizedModel.save``.
     overwrite : bool
         Allow ``out`` to replace an existing file.
     n_jobs : int
@@ -679,7 +679,7 @@ def _tensor_budgets(
     the whole archive meets the budget.
 
     Each tensor's fixed cost (meta frame, codes header, tables: about
-    :data:`_TENSOR_OVERHEAD` bytes) is paid from the total, so a small tensor is not starved.
+    ``_TENSOR_OVERHEAD`` bytes) is paid from the total, so a small tensor is not starved.
     The payload is then shared out:
 
     * ``"weight"``: every weight gets the same payload bits, which (at high rate) minimises
@@ -855,12 +855,12 @@ def load_model(
     Parameters
     ----------
     path : path
-        A ``.qsg`` weights archive (from :meth:`QuantizedModel.save` or ``out=``).
+        A ``.qsg`` weights archive (from ``QuantizedModel.save`` or ``out=``).
     as_ : {"numpy", "torch"}
         NumPy arrays (bfloat16 tensors come back as float32, NumPy having no bfloat16) or
         torch tensors (in their original dtype, bfloat16 included).
     dequantize : bool
-        False gives :class:`~quantsig.weights.schemes.QuantizedTensor` objects (codes,
+        False gives ``QuantizedTensor`` objects (codes,
         scales, offsets, the quantizer and its codebook) for quantized tensors.
     names : iterable of str, optional
         Only these tensors (each read on its own; the others are never touched).

@@ -27,7 +27,7 @@ A *scheme* says how a weight matrix is quantized:
 
 * ``entropy`` codes the quantizer's codes with rANS or packs them at fixed rate.
 
-The codes go into an ordinary ``.qsg`` array file (:meth:`quantsig.Codec.write_codes`) of
+The codes go into an ordinary ``.qsg`` array file (``quantsig.Codec.write_codes``) of
 ``u``'s shape, so the file holds the quantizer's full config and decodes with the codec's own
 checks; the scales (and offsets) are stored beside it as raw little-endian arrays.
 """
@@ -467,7 +467,7 @@ def decode_tensor(
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
 ) -> np.ndarray | QuantizedTensor:
     """Rebuild a tensor from its meta and data frames ``(kind, n_values, payload)``: float32
-    for bfloat16, its own dtype otherwise (or a :class:`QuantizedTensor`)."""
+    for bfloat16, its own dtype otherwise (or a ``QuantizedTensor``)."""
     from .sources import _storage, bf16_to_float32
 
     name, shape, dtype = meta["name"], tuple(meta["shape"]), meta["dtype"]

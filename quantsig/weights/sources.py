@@ -1,6 +1,6 @@
 """Where model weights come from: read one tensor at a time, whatever holds them.
 
-:func:`open_source` accepts a ``.safetensors`` file, an ``.npz`` file, a PyTorch checkpoint
+``open_source`` accepts a ``.safetensors`` file, an ``.npz`` file, a PyTorch checkpoint
 (``.pt``/``.pth``/``.bin``, loaded with ``weights_only=True`` and memory-mapped), a PyTorch
 state dict or any mapping of names to NumPy arrays or torch tensors. Every source answers the
 same three questions: the names, each tensor's shape and dtype (without reading its data), and
@@ -230,7 +230,7 @@ class _SafetensorsSource(TensorSource):
 
     def _read(self, offset: int, nbytes: int, name: str) -> Any:
         """``nbytes`` at ``offset``: one ``pread``, or several for tensors larger than
-        :data:`_READ_CHUNK` (Linux returns at most about 2 GiB per call)."""
+        ``_READ_CHUNK`` (Linux returns at most about 2 GiB per call)."""
         fd = self._f.fileno()
         if nbytes <= _READ_CHUNK:
             data: Any = os.pread(fd, nbytes, offset)
@@ -322,7 +322,7 @@ def _torch_file(path: str) -> TensorSource:
 
 
 def open_source(source: Any) -> TensorSource:
-    """A :class:`TensorSource` for a path (``.safetensors``, ``.npz``, ``.pt``/``.pth``/``.bin``),
+    """A ``TensorSource`` for a path (``.safetensors``, ``.npz``, ``.pt``/``.pth``/``.bin``),
     a mapping of names to arrays/tensors, or a ``torch.nn.Module`` (its ``state_dict()``).
 
     Raises

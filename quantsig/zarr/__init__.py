@@ -1,34 +1,34 @@
-"""quantsig codecs for numcodecs, zarr and Dask: the same options as :func:`quantsig.compress`.
+"""quantsig codecs for numcodecs, zarr and Dask: the same options as ``quantsig.compress``.
 
 Needs the optional extra ``pip install "quantsig[zarr]"`` (zarr 3, numcodecs, dask). Importing
 this package imports none of them; each name below imports what it needs when first used and
 raises an ``ImportError`` naming the extra when that is missing.
 
-* :class:`QuantsigCodec`: a numcodecs codec, ``codec_id = "quantsig"``, registered through
+* ``QuantsigCodec``: a numcodecs codec, ``codec_id = "quantsig"``, registered through
   the ``numcodecs.codecs`` entry point, so ``numcodecs.get_codec({"id": "quantsig",
   "max_abs_error": 1e-3})`` works in a fresh interpreter. It codes whole N-D arrays (shape and
   dtype kept in the bytes), so zarr can use it in Zarr format 2 arrays, as the ``compressor``
   or as a filter. Zarr format 3 gives its ``compressors=`` flat bytes with no shape or dtype,
-  so there it refuses numcodecs codecs: use :class:`QuantsigZarrCodec`.
-* :class:`QuantsigZarrCodec`: a Zarr format 3 array-to-bytes codec (``serializer=``), named
+  so there it refuses numcodecs codecs: use ``QuantsigZarrCodec``.
+* ``QuantsigZarrCodec``: a Zarr format 3 array-to-bytes codec (``serializer=``), named
   ``"quantsig"`` and registered through the ``zarr.codecs`` entry point, so an array written
   with it opens anywhere quantsig is installed.
-* :func:`to_zarr`: write a Dask array with the codec, in parallel, on any Dask scheduler
+* ``to_zarr``: write a Dask array with the codec, in parallel, on any Dask scheduler
   (threads, processes, ``dask.distributed``); ``dask.array.from_zarr`` reads it back.
-* :func:`encode_chunk` / :func:`decode_chunk` and :class:`ChunkOptions`: the chunk coding
+* ``encode_chunk`` / ``decode_chunk`` and ``ChunkOptions``: the chunk coding
   the codecs share (numpy only).
 
 Options (give at most one of the first five): ``lossless=True`` (integer data, bit exact),
 ``max_abs_error=e`` (every value within ``e``), ``bits_per_sample=r``, ``snr_db=s``,
 ``quantizer=`` (a quantizer, its config dict or JSON), and ``entropy="rans" | "raw"`` for the
-quantizer path. Each chunk is a complete ``.qsg`` file that :func:`quantsig.decompress` also
+quantizer path. Each chunk is a complete ``.qsg`` file that ``quantsig.decompress`` also
 reads (an N-D chunk coded as a series comes back flat there; its shape is in
 ``quantsig.info(b)["metadata"]["shape"]``). NaN and infinities are kept exactly, and so is an
-array's fill value under :class:`QuantsigZarrCodec` (``exact_fill=True``).
+array's fill value under ``QuantsigZarrCodec`` (``exact_fill=True``).
 
 Lossy codecs and zarr: writing part of a chunk makes zarr decode the chunk, merge and encode
 it again, so values outside the written part are quantized twice and their error can add up
-(to twice the bound after one rewrite). Write whole chunks (:func:`to_zarr` and
+(to twice the bound after one rewrite). Write whole chunks (``to_zarr`` and
 ``dask.array.to_zarr`` do) and the bound holds.
 """
 

@@ -1,7 +1,7 @@
 """One chunk in, one ``.qsg`` file out: the coding that the numcodecs and zarr codecs share.
 
 Needs only numpy and quantsig. A chunk of any shape and of any dtype the chosen path takes is
-compressed by :func:`quantsig.compress` into a complete, self-describing ``.qsg`` file:
+compressed by ``quantsig.compress`` into a complete, self-describing ``.qsg`` file:
 
 * the targets ``lossless``, ``max_abs_error``, ``bits_per_sample`` and ``snr_db`` use the
   predictive stream codec, which codes 1-D series and 2-D ``samples x channels`` arrays. A
@@ -66,9 +66,9 @@ def _positive_number(value: Any, name: str, *, allow_zero: bool = False, allow_n
 
 @dataclass(frozen=True)
 class ChunkOptions:
-    """What a chunk codec was asked for: the options of :func:`quantsig.compress`.
+    """What a chunk codec was asked for: the options of ``quantsig.compress``.
 
-    Build it with :meth:`create`, which checks every value; instances are immutable and
+    Build it with ``create``, which checks every value; instances are immutable and
     hashable (the quantizer config is held as canonical JSON text).
 
     Examples
@@ -103,9 +103,9 @@ class ChunkOptions:
         quantizer: Quantizer | dict[str, Any] | str | None = None,
         entropy: str = "rans",
     ) -> ChunkOptions:
-        """Check the options and build them (see :func:`quantsig.compress` for their meaning).
+        """Check the options and build them (see ``quantsig.compress`` for their meaning).
 
-        ``quantizer`` may be a :class:`~quantsig.Quantizer`, its config dict (``{"id": ...}``)
+        ``quantizer`` may be a ``Quantizer``, its config dict (``{"id": ...}``)
         or that config as JSON text.
         """
         if not isinstance(lossless, (bool, np.bool_)):
@@ -155,7 +155,7 @@ class ChunkOptions:
 
     @property
     def target(self) -> dict[str, Any]:
-        """The stream target as keyword arguments of :func:`quantsig.compress` (may be empty)."""
+        """The stream target as keyword arguments of ``quantsig.compress`` (may be empty)."""
         values = (self.lossless or None, self.max_abs_error, self.bits_per_sample, self.snr_db)
         return {k: v for k, v in zip(TARGETS, values) if v is not None}
 
@@ -266,7 +266,7 @@ def _layout(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def encode_chunk(x: Any, options: ChunkOptions, *, keep: Any = None) -> bytes:
-    """Compress one chunk into the bytes of a ``.qsg`` file that :func:`decode_chunk` reads.
+    """Compress one chunk into the bytes of a ``.qsg`` file that ``decode_chunk`` reads.
 
     Parameters
     ----------
@@ -331,7 +331,7 @@ def decode_chunk(
     dtype: Any = None,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
 ) -> np.ndarray:
-    """Decode the bytes of :func:`encode_chunk` to the chunk (its shape and dtype).
+    """Decode the bytes of ``encode_chunk`` to the chunk (its shape and dtype).
 
     Parameters
     ----------

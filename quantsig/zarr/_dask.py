@@ -1,4 +1,4 @@
-"""Write Dask arrays to Zarr format 3 with the quantsig codec (:func:`to_zarr`)."""
+"""Write Dask arrays to Zarr format 3 with the quantsig codec (``to_zarr``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def to_zarr(
     compute: bool = True,
     **codec_options: Any,
 ) -> Any:
-    """Write ``arr`` to a new Zarr format 3 array compressed by :class:`QuantsigZarrCodec`.
+    """Write ``arr`` to a new Zarr format 3 array compressed by ``QuantsigZarrCodec``.
 
     Each Dask chunk becomes one zarr chunk, coded where it is computed (threads, processes or
     ``dask.distributed`` workers); nothing is gathered in one place. Read it back with
@@ -29,12 +29,12 @@ def to_zarr(
     Parameters
     ----------
     arr : dask.array.Array or array_like
-        The data (a NumPy array is wrapped with :func:`dask.array.asarray`).
+        The data (a NumPy array is wrapped with ``dask.array.asarray``).
     store : str, path or zarr store
         Where to write (a directory path makes a ``LocalStore``, which every worker process can
         reach; a ``MemoryStore`` works with threads only).
     chunks : optional
-        Rechunk ``arr`` to this first (any form :meth:`dask.array.Array.rechunk` takes). The
+        Rechunk ``arr`` to this first (any form ``dask.array.Array.rechunk`` takes). The
         chunks must be regular (all equal along each axis but the last one).
     name : str, optional
         Create the array at this path inside the store (a group), not at its root.
@@ -47,7 +47,7 @@ def to_zarr(
         Write now (returns the zarr array) or return a ``dask.delayed`` object that writes
         when computed.
     **codec_options
-        :class:`QuantsigZarrCodec` options: ``lossless``, ``max_abs_error``,
+        ``QuantsigZarrCodec`` options: ``lossless``, ``max_abs_error``,
         ``bits_per_sample``, ``snr_db``, ``quantizer``, ``entropy``, ``exact_fill``.
 
     Returns

@@ -1,4 +1,4 @@
-"""The numcodecs codec ``"quantsig"`` (:class:`QuantsigCodec`)."""
+"""The numcodecs codec ``"quantsig"`` (``QuantsigCodec``)."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ class QuantsigCodec(Codec):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> QuantsigCodec:
-        """Rebuild a codec from :meth:`get_config` (with or without its ``"id"``)."""
+        """Rebuild a codec from ``get_config`` (with or without its ``"id"``)."""
         config = dict(config)
         codec_id = config.pop("id", cls.codec_id)
         if codec_id != cls.codec_id:
@@ -153,7 +153,7 @@ class QuantsigCodec(Codec):
         return encode_chunk(np.asarray(ensure_ndarray_like(buf)), self._options)
 
     def decode(self, buf: Any, out: Any = None) -> Any:
-        """Decode bytes made by :meth:`encode`; into ``out`` when given.
+        """Decode bytes made by ``encode``; into ``out`` when given.
 
         ``out`` must hold exactly the decoded bytes: the decoded dtype (or bytes) and the
         decoded shape, or a flat buffer of the same size.

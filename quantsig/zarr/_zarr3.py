@@ -1,4 +1,4 @@
-"""The Zarr format 3 array-to-bytes codec ``"quantsig"`` (:class:`QuantsigZarrCodec`)."""
+"""The Zarr format 3 array-to-bytes codec ``"quantsig"`` (``QuantsigZarrCodec``)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class QuantsigZarrCodec(ArrayBytesCodec):
     Parameters
     ----------
     lossless, max_abs_error, bits_per_sample, snr_db, quantizer, entropy
-        As for :class:`quantsig.zarr.QuantsigCodec` and :func:`quantsig.compress`.
+        As for ``quantsig.zarr.QuantsigCodec`` and ``quantsig.compress``.
     exact_fill : bool
         Keep the array's fill value exact wherever a chunk holds it (so a missing-data
         sentinel such as ``-9999`` or ``-32768`` is still one after lossy coding). NaN and
