@@ -39,6 +39,7 @@ import bench_quantizers as bq
 import bench_rd as brd
 import bench_stream as bs
 import bench_weights as bw
+import bench_zarr as bz
 from _common import (
     CaseResult,
     Skip,
@@ -50,7 +51,7 @@ from _common import (
     write_json,
 )
 
-CASES = {**bq.CASES, **be.CASES, **bs.CASES, **brd.CASES, **bw.CASES}
+CASES = {**bq.CASES, **be.CASES, **bs.CASES, **brd.CASES, **bw.CASES, **bz.CASES}
 
 SCHEMA_VERSION = 1
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"

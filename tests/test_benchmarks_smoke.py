@@ -113,6 +113,7 @@ EXPECTED_ROWS = (
     "weights.speed.q4_0_layout.vs_q4_0",
     "weights.kmeans.fit.vs_sklearn",
     "weights.kmeans.entropy_bpw",
+    "zarr.dask.two_workers",
 )
 
 
@@ -133,7 +134,7 @@ def test_quick_run_writes_valid_json(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=360,
         check=False,
     )
     assert proc.returncode == 0, f"runner failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
