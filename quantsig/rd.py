@@ -279,7 +279,28 @@ def _times(arr: np.ndarray, factor: float) -> np.ndarray:
 
 
 def available_presets() -> list[str]:
-    """The names of ``PRESETS`` whose quantizer this installation has."""
+    """The names of ``PRESETS`` whose quantizer this installation has.
+
+    Returns
+    -------
+    list of str
+        In the order of ``PRESETS``; each is a valid ``factory`` for ``rd_curve`` and
+        ``compare`` (``"kmeans"`` also takes a dimension, ``"kmeans:D"``).
+
+    See Also
+    --------
+    check_preset : checks a preset name and a rate for it.
+
+    Examples
+    --------
+    >>> from quantsig import rd
+    >>> rd.available_presets()
+    ['uniform', 'mu-law', 'lloyd-max', 'kmeans', 'ecsq']
+    >>> set(rd.available_presets()) <= set(rd.PRESETS)
+    True
+    >>> [rd.check_preset(p, 2) for p in rd.available_presets()] == rd.available_presets()  # all take 2 bits
+    True
+    """
     return [p for p in PRESETS if p != "ecsq" or _ecsq_class() is not None]
 
 

@@ -348,13 +348,42 @@ def unavailable() -> dict[str, str]:
     -------
     dict of str -> str
         Name -> the reason (naming the package to install).
+
+    Examples
+    --------
+    >>> from quantsig import realdata
+    >>> missing = realdata.unavailable()
+    >>> set(missing).isdisjoint(realdata.available())      # every known signal is in exactly one
+    True
+    >>> sorted([*missing, *realdata.available()]) == sorted(realdata.KNOWN)
+    True
+    >>> all("install" in reason for reason in missing.values())   # each says what to install
+    True
     """
     reasons = {s.name: _missing_reason(s) for s in _SOURCES}
     return {name: reason for name, reason in reasons.items() if reason is not None}
 
 
 def available() -> list[str]:
-    """Names of every real signal (series and audio) present on this machine, in catalogue order."""
+    """Names of every real signal (series and audio) present on this machine, in catalogue order.
+
+    Returns
+    -------
+    list of str
+        The names of ``KNOWN`` whose package (and file) is installed: ``list_series`` and
+        ``audio_recordings`` together.
+
+    Examples
+    --------
+    >>> from quantsig import realdata
+    >>> names = realdata.available()
+    >>> names == [n for n in realdata.KNOWN if n in names]       # a part of the catalogue, in order
+    True
+    >>> sorted(names) == sorted(realdata.list_series() + realdata.audio_recordings())
+    True
+    >>> all(realdata.info(n)["available"] for n in names)
+    True
+    """
     missing = unavailable()
     return [name for name in KNOWN if name not in missing]
 
@@ -367,6 +396,18 @@ def list_series() -> list[str]:
     list of str
         Names for ``load_series``, e.g. ``"statsmodels.co2"``; empty when no package that
         ships one is installed.
+
+    Examples
+    --------
+    The series this module knows (installed or not), and those this machine has:
+
+    >>> from quantsig import realdata
+    >>> [n for n in realdata.KNOWN if realdata.info(n)["kind"] == "series"]
+    ['pywt.ecg', 'pywt.sst_nino3', 'statsmodels.co2', 'statsmodels.elnino', 'statsmodels.sunspots', 'statsmodels.nile']
+    >>> set(realdata.list_series()) <= set(realdata.KNOWN)
+    True
+    >>> all(realdata.info(n)["kind"] == "series" for n in realdata.list_series())
+    True
     """
     return [name for name in available() if _BY_NAME[name].kind == "series"]
 
@@ -378,6 +419,17 @@ def audio_recordings() -> list[str]:
     -------
     list of str
         Names for ``load_series``, e.g. ``"cpython.pluck-pcm16"``.
+
+    Examples
+    --------
+    >>> from quantsig import realdata
+    >>> known = [n for n in realdata.KNOWN if realdata.info(n)["kind"] == "audio"]
+    >>> known[:5]
+    ['cpython.pluck-pcm8', 'cpython.pluck-pcm16', 'cpython.pluck-pcm24', 'cpython.pluck-pcm32', 'cpython.audiotest']
+    >>> set(realdata.audio_recordings()) <= set(known)     # those this machine has
+    True
+    >>> realdata.info("cpython.pluck-pcm16")["sample_rate"]
+    11025.0
     """
     return [name for name in available() if _BY_NAME[name].kind == "audio"]
 
@@ -402,6 +454,21 @@ def info(name: str) -> dict[str, Any]:
     ------
     LookupError
         For an unknown name.
+
+    Examples
+    --------
+    >>> from quantsig import realdata
+    >>> meta = realdata.info("statsmodels.nile")             # nothing is loaded
+    >>> meta["kind"], meta["units"], meta["sampling"], meta["package"]
+    ('series', '1e8 m^3', 'yearly', 'statsmodels')
+    >>> meta["available"] == ("statsmodels.nile" in realdata.available())
+    True
+    >>> meta["available"] or "statsmodels" in meta["missing"]     # else: what to install
+    True
+    >>> realdata.info("nile")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    LookupError: unknown real signal 'nile'; known: pywt.ecg, pywt.sst_nino3, ...
     """
     source = _source(name)
     reason = _missing_reason(source)

@@ -104,6 +104,24 @@ class StreamStats:
     seconds : float
         Wall time spent encoding (inside ``write`` and ``close``).
     mode : str
+
+    Examples
+    --------
+    ``StreamWriter.stats`` and ``compress_array`` hand one out:
+
+    >>> import numpy as np
+    >>> from quantsig.stream import compress_array
+    >>> x = np.round(1000 * np.sin(np.arange(400) / 7)).astype(np.int16)
+    >>> blob, st = compress_array(x, max_abs_error=2)
+    >>> st.samples, st.channels, st.mode, st.file_bytes == len(blob)
+    (400, 1, 'max_abs_error', True)
+    >>> st.bits_per_sample == 8 * len(blob) / 400, st.ratio == x.nbytes / len(blob)
+    (True, True)
+    >>> st.max_abs_error <= 2, st.step, bool(st.snr_db > 40)   # integers: a step of 2 * 2 + 1
+    (True, 5, True)
+    >>> _, exact = compress_array(x, lossless=True)
+    >>> exact.max_abs_error, exact.snr_db
+    (0.0, inf)
     """
 
     samples: int = 0
@@ -119,15 +137,18 @@ class StreamStats:
 
     @property
     def bits_per_sample(self) -> float:
+        """Bits written per value: ``8 * file_bytes / (samples * channels)`` (NaN when empty)."""
         n = self.samples * self.channels
         return 8.0 * self.file_bytes / n if n else float("nan")
 
     @property
     def ratio(self) -> float:
+        """Compression ratio: input bytes over ``file_bytes`` (NaN before anything is written)."""
         return self.samples * self.channels * self.itemsize / self.file_bytes if self.file_bytes else float("nan")
 
     @property
     def snr_db(self) -> float:
+        """Signal power over error power in dB: ``inf`` without error, ``-inf`` for an all-zero input."""
         if self.error_energy == 0.0:
             return float("inf")
         if self.signal_energy == 0.0:
@@ -136,6 +157,7 @@ class StreamStats:
 
     @property
     def msamples_per_s(self) -> float:
+        """Encoding speed in millions of values (samples x channels) per second of ``seconds``."""
         return self.samples * self.channels / self.seconds / 1e6 if self.seconds > 0 else float("inf")
 
     @property
@@ -1260,14 +1282,17 @@ class StreamReader:
     # ------------------------------------------------------------------ properties
     @property
     def channels(self) -> int:
+        """Columns of each sample (1 for mono)."""
         return self._cfg.channels
 
     @property
     def dtype(self) -> np.dtype:
+        """The sample dtype ``read`` returns (the stream's own)."""
         return self._cfg.dtype
 
     @property
     def mode(self) -> str:
+        """The coding mode: one of ``MODES`` (``"lossless"``, ``"max_abs_error"``, ``"step"``, ``"quantizer"``)."""
         return self._cfg.mode
 
     @property
@@ -1396,7 +1421,48 @@ class StreamReader:
 
 
 def describe_stream(source: Any) -> dict[str, Any]:
-    """``StreamReader.describe`` of a stream (path, bytes or file object)."""
+    """``StreamReader.describe`` of a stream (path, bytes or file object).
+
+    Only the header and the index (for a stream cut short, the frame headers) are read;
+    nothing is decoded.
+
+    Parameters
+    ----------
+    source : bytes, path or binary file object
+        A stream (complete or cut short).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``mode``, ``dtype`` (NumPy's ``str``, e.g. ``"<i2"``), ``channels``,
+        ``samples``, ``sample_rate``, ``frames``, ``frame_size``, ``complete``,
+        ``file_bytes``, ``bits_per_sample``, ``compression_ratio``, ``step``,
+        ``max_abs_error`` (the bound; 0.0 for lossless, None when there is none),
+        ``quantizer`` (its repr, or None) and ``metadata``.
+
+    Raises
+    ------
+    CorruptFileError
+        If ``source`` is not a quantsig stream.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.stream import compress_array, describe_stream
+    >>> t = np.arange(400)
+    >>> pcm = np.round(np.stack([1000 * np.sin(t / 7), 500 * np.cos(t / 5)], axis=1)).astype(np.int16)
+    >>> blob, _ = compress_array(pcm, lossless=True, sample_rate=8000, frame_size=256, metadata={"mic": "A"})
+    >>> d = describe_stream(blob)
+    >>> d["mode"], d["dtype"], d["channels"], d["samples"], d["sample_rate"], d["frames"]
+    ('lossless', '<i2', 2, 400, 8000, 2)
+    >>> d["file_bytes"] == len(blob), d["bits_per_sample"] == 8 * len(blob) / pcm.size, d["max_abs_error"]
+    (True, True, 0.0)
+    >>> d["complete"], d["metadata"]
+    (True, {'mic': 'A'})
+    >>> cut = describe_stream(blob[:-1])       # a stream cut short: its complete frames remain
+    >>> cut["complete"], cut["frames"], cut["samples"]
+    (False, 2, 400)
+    """
     with StreamReader(source) as r:
         return r.describe()
 

@@ -27,6 +27,54 @@ class Table:
 
     ``filter``, ``+`` and ``concat`` return new tables; ``rows``, iteration and
     indexing hand out copies. The first column is the label column.
+
+    A subclass names its columns (``RDResult`` and ``WeightsReport`` are two).
+
+    Parameters
+    ----------
+    rows : iterable of mappings
+        One mapping per row with exactly the keys ``COLUMNS`` (in any order).
+
+    Raises
+    ------
+    ValueError
+        A row misses a column or has one the table does not know.
+
+    Examples
+    --------
+    >>> from quantsig.table import Table
+    >>> class Scores(Table):
+    ...     COLUMNS = ("model", "bits", "error")
+    ...     TEXT_COLUMNS = ("model",)
+    ...     INT_COLUMNS = ("bits",)
+    ...     SUMMARY_COLUMNS = COLUMNS
+    >>> t = Scores([{"model": "a", "bits": 4, "error": 0.125}, {"model": "a", "bits": 2, "error": 0.5},
+    ...             {"model": "b", "bits": 4, "error": 0.25}])
+    >>> len(t), t.labels(), t.columns
+    (3, ['a', 'b'], ('model', 'bits', 'error'))
+    >>> t["error"]                                       # a column as an array
+    array([0.125, 0.5  , 0.25 ])
+    >>> t.filter("b")[0]
+    {'model': 'b', 'bits': 4, 'error': 0.25}
+    >>> print(t.to_text())
+    model  bits  error
+    ------------------
+    a         4  0.125
+    a         2    0.5
+    b         4   0.25
+    >>> print(t.to_csv(), end="")
+    model,bits,error
+    a,4,0.125
+    a,2,0.5
+    b,4,0.25
+    >>> print(t.filter("b").to_json(indent=None), end="")
+    [{"model": "b", "bits": 4, "error": 0.25}]
+    >>> len(t + t.filter("a")), len(Scores.concat(t, t, t))
+    (5, 9)
+    >>> Scores([{"model": "c", "bits": 1}])
+    Traceback (most recent call last):
+    ...
+    ValueError: row 0 does not have the Scores columns: missing ['error'], unknown []
     """
 
     #: Column names, in order (the first is the label).

@@ -235,13 +235,77 @@ CHECKS: tuple[Callable[[Quantizer], None], ...] = (
 
 
 def check_quantizer(q: Quantizer) -> None:
-    """Run every conformance check on ``q`` (a fresh copy for each); AssertionError on failure."""
+    """Run every conformance check on ``q`` (a fresh copy for each); AssertionError on failure.
+
+    The checks are ``CHECKS``, in order: round trip, config through JSON, repr and equality,
+    dtypes and shapes kept, idempotence, monotonicity, determinism, refusal before ``fit``,
+    clear errors for bad input and bad parameters.
+
+    Parameters
+    ----------
+    q : Quantizer
+        The quantizer (fitted or not: one that must learn is fitted on conformance data).
+        ``q`` itself is left untouched. Its class must be registered (``register_quantizer``)
+        for the config check to rebuild it.
+
+    Raises
+    ------
+    AssertionError
+        On the first check that fails; the message says what went wrong.
+
+    See Also
+    --------
+    parametrize_with_checks : the same checks as separate pytest cases.
+
+    Examples
+    --------
+    >>> import quantsig
+    >>> from quantsig.testing import check_quantizer
+    >>> check_quantizer(quantsig.UniformQuantizer(bits=4, lo=-1, hi=1))     # silence: all pass
+    >>> class Clobbering(quantsig.UniformQuantizer):
+    ...     def encode(self, x):
+    ...         codes = super().encode(x)
+    ...         x[...] = 0                      # a bug: it overwrites the caller's data
+    ...         return codes
+    >>> check_quantizer(Clobbering(bits=4, lo=-1, hi=1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    AssertionError: ...encode modified its input...
+    """
     for check in CHECKS:
         check(copy.deepcopy(q))
 
 
 def iter_checks(quantizers: list[Quantizer] | None = None) -> Iterator[tuple[Quantizer, Callable[[Quantizer], None]]]:
-    """Yield ``(quantizer, check)`` pairs: every check for every conformance instance."""
+    """Yield ``(quantizer, check)`` pairs: every check for every conformance instance.
+
+    Parameters
+    ----------
+    quantizers : list of Quantizer, optional
+        The quantizers to check; default: the conformance instances of every registered
+        quantizer class (``registered_quantizers``).
+
+    Yields
+    ------
+    (Quantizer, callable)
+        A quantizer and one of ``CHECKS``; ``check(quantizer)`` raises ``AssertionError``
+        when it fails. The same quantizer object comes with each check: pass a copy
+        (``copy.deepcopy``) to keep the checks independent, as ``check_quantizer`` does.
+
+    Examples
+    --------
+    >>> import copy
+    >>> from quantsig import MuLawQuantizer
+    >>> from quantsig.testing import CHECKS, iter_checks
+    >>> pairs = list(iter_checks([MuLawQuantizer(8)]))
+    >>> len(pairs) == len(CHECKS), [check.__name__ for _, check in pairs[:3]]
+    (True, ['check_round_trip', 'check_config_json', 'check_repr_and_eq'])
+    >>> for q, check in pairs:
+    ...     check(copy.deepcopy(q))           # each passes: no AssertionError
+    >>> everything = list(iter_checks())      # every registered quantizer
+    >>> {"UniformQuantizer", "LloydMaxQuantizer", "ECSQuantizer"} <= {type(q).__name__ for q, _ in everything}
+    True
+    """
     if quantizers is None:
         quantizers = [inst for cls in registered_quantizers().values() for inst in cls._conformance_instances()]
     for q in quantizers:
@@ -250,7 +314,37 @@ def iter_checks(quantizers: list[Quantizer] | None = None) -> Iterator[tuple[Qua
 
 
 def parametrize_with_checks(quantizers: list[Quantizer] | None = None) -> Any:
-    """A ``pytest.mark.parametrize`` over ``iter_checks`` with readable ids."""
+    """A ``pytest.mark.parametrize`` over ``iter_checks`` with readable ids.
+
+    Decorate a test taking ``quantizer`` and ``check`` (see the module docstring): each
+    (quantizer, check) pair becomes its own test case, named ``"<repr>-<check name>"``.
+    Needs pytest.
+
+    Parameters
+    ----------
+    quantizers : list of Quantizer, optional
+        As for ``iter_checks`` (default: every registered quantizer). Each case gets its own
+        copy.
+
+    Returns
+    -------
+    pytest.MarkDecorator
+
+    Examples
+    --------
+    >>> from quantsig import MuLawQuantizer
+    >>> from quantsig.testing import CHECKS, parametrize_with_checks
+    >>> mark = parametrize_with_checks([MuLawQuantizer(8)])
+    >>> mark.name, mark.args[0], len(mark.args[1]) == len(CHECKS)
+    ('parametrize', 'quantizer, check', True)
+    >>> mark.kwargs["ids"][:2]
+    ['MuLawQuantizer()-check_round_trip', 'MuLawQuantizer()-check_config_json']
+    >>> @mark
+    ... def test_conformance(quantizer, check):
+    ...     check(quantizer)
+    >>> [m.name for m in test_conformance.pytestmark]
+    ['parametrize']
+    """
     import pytest
 
     pairs = list(iter_checks(quantizers))

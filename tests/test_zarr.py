@@ -261,6 +261,31 @@ GOLDEN_CHUNK = (
 )
 
 
+def test_chunk_off_the_main_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk coded on a worker thread (Dask, zarr) uses one frame thread, and the bytes are
+    those the main thread writes with its frame threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from quantsig import stream
+
+    seen: list[int] = []
+    real = stream.StreamWriter.__init__
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        seen.append(self.threads)
+
+    monkeypatch.setattr(stream.StreamWriter, "__init__", spy)
+    monkeypatch.setenv("QUANTSIG_THREADS", "2")
+    x = np.cumsum(np.random.default_rng(5).standard_normal((70_000, 2)), axis=0)
+    options = ChunkOptions.create(max_abs_error=1e-2)
+    here = encode_chunk(x, options)
+    with ThreadPoolExecutor(1) as pool:
+        there = pool.submit(encode_chunk, x, options).result()
+    assert seen == [2, 1]
+    assert here == there
+
+
 def test_chunk_golden() -> None:
     i = np.arange(120, dtype=np.float64).reshape(4, 5, 6)
     x = (np.sin(i / 7.0) + 0.25 * np.cos(i / 3.0)).astype(np.float32)

@@ -30,7 +30,39 @@ def _corrupt(msg: str) -> CorruptFileError:
 
 
 class ArchiveWriter:
-    """Append encoded tensors to a file (or any ``write`` callable), then ``close``."""
+    """Append encoded tensors to a file (or any ``write`` callable), then ``close``.
+
+    Parameters
+    ----------
+    write : callable
+        Called with each piece of bytes, in order (``file.write``, ``list.append`` ...).
+        The header is written at once.
+    metadata : dict, optional
+        JSON metadata stored in the header (``ArchiveReader.metadata``).
+    source_bytes : int
+        Size of the model the archive is made from (for the compression ratio of reports).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.archive import ArchiveReader, ArchiveWriter
+    >>> from quantsig.weights.schemes import Scheme, encode_tensor
+    >>> w = np.linspace(-1, 1, 256, dtype=np.float32).reshape(4, 64)
+    >>> enc, _ = encode_tensor("layer.weight", w, "float32", Scheme("uniform", 8, "channel"))
+    >>> parts = []
+    >>> writer = ArchiveWriter(parts.append, metadata={"model": "demo"}, source_bytes=w.nbytes)
+    >>> writer.add(enc)
+    >>> writer.add(enc)
+    Traceback (most recent call last):
+    ...
+    ValueError: tensor 'layer.weight' is already in the archive
+    >>> writer.close()
+    >>> blob = b"".join(parts)
+    >>> writer.bytes_written == len(blob)
+    True
+    >>> ArchiveReader(blob).names()
+    ['layer.weight']
+    """
 
     def __init__(self, write: Any, metadata: dict[str, Any] | None = None, source_bytes: int = 0) -> None:
         doc = {
@@ -50,6 +82,7 @@ class ArchiveWriter:
         self._names: set[str] = set()
 
     def add(self, enc: EncodedTensor) -> None:
+        """Write one tensor's frames (``ValueError`` if its name is already in the archive)."""
         if enc.name in self._names:
             raise ValueError(f"tensor {enc.name!r} is already in the archive")
         self._names.add(enc.name)
@@ -57,10 +90,12 @@ class ArchiveWriter:
             self._w.add_frame(kind, n, payload)
 
     def close(self) -> None:
+        """Write the index and the trailer: the archive is then complete."""
         self._w.close()
 
     @property
     def bytes_written(self) -> int:
+        """Bytes handed to ``write`` so far."""
         return self._bytes
 
 
@@ -81,6 +116,47 @@ class ArchiveReader:
     ``source`` is a path, an open binary file or a bytes-like object. A file cut off before
     its index still gives every tensor whose frames are all complete (``complete`` is then
     False).
+
+    Attributes
+    ----------
+    entries : dict
+        Name -> entry, each with ``meta`` (the tensor's description) and ``frames``.
+    metadata : dict
+        The archive's user metadata.
+    source_bytes : int
+        Size of the model it was made from (0 when unknown).
+    complete : bool
+        Whether the index was found (the file is whole).
+    file_size : int
+
+    Raises
+    ------
+    CorruptFileError
+        Not a weights archive, or a damaged one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.archive import ArchiveReader, ArchiveWriter
+    >>> from quantsig.weights.schemes import Scheme, decode_tensor, encode_tensor
+    >>> parts = []
+    >>> writer = ArchiveWriter(parts.append, metadata={"model": "demo"})
+    >>> rng = np.random.default_rng(0)
+    >>> for name in ("a.weight", "b.weight"):
+    ...     enc, _ = encode_tensor(name, rng.standard_normal((4, 64)).astype(np.float32), "float32",
+    ...                            Scheme("uniform", 8, "channel"))
+    ...     writer.add(enc)
+    >>> writer.close()
+    >>> blob = b"".join(parts)
+    >>> with ArchiveReader(blob) as reader:
+    ...     print(reader.names(), reader.metadata, reader.complete, "b.weight" in reader)
+    ...     w = decode_tensor(reader.entries["b.weight"].meta, reader.payloads("b.weight"))
+    ['a.weight', 'b.weight'] {'model': 'demo'} True True
+    >>> w.shape, w.dtype
+    ((4, 64), dtype('float32'))
+    >>> cut = ArchiveReader(blob[: len(blob) - 40])     # the index lost: the tensors remain
+    >>> cut.complete, cut.names()
+    (False, ['a.weight', 'b.weight'])
     """
 
     def __init__(self, source: str | os.PathLike[str] | BinaryIO | bytes | memoryview) -> None:
@@ -137,6 +213,7 @@ class ArchiveReader:
             i += 1 + k
 
     def names(self) -> list[str]:
+        """The tensors' names, in the order they were written."""
         return list(self.entries)
 
     def __contains__(self, name: object) -> bool:
@@ -151,6 +228,7 @@ class ArchiveReader:
         return [(f.kind, f.n_values, _c.frame_payload(self._buf, f)) for f in entry.frames[1:]]
 
     def close(self) -> None:
+        """Close the file this reader opened (a no-op for bytes and for files it was handed)."""
         if self._file is not None:
             self._file.close()
             self._file = None

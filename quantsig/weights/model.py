@@ -71,6 +71,29 @@ class WeightsReport(Table):
     ``total`` counts the whole file (its header and index too) over every weight, exact
     tensors included. ``mse``, ``relative_error`` (``||w - w_hat|| / ||w||``) and
     ``max_abs_error`` compare with the source; exact tensors have 0.
+
+    A ``Table``: columns as arrays (``rep["mse"]``), rows as dicts (``rep[0]``), and CSV,
+    JSON, Markdown, text or pandas output; ``str(rep)`` ends with a line for ``total``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig import weights
+    >>> rng = np.random.default_rng(0)
+    >>> model = {"fc.weight": (0.02 * rng.standard_normal((64, 64))).astype(np.float32),
+    ...          "fc.bias": np.zeros(64, np.float32)}
+    >>> rep = weights.quantize_model(model, method="uniform", bits=4, entropy="raw").report()
+    >>> print(rep.to_markdown(columns=["name", "shape", "scheme", "entropy", "n_weights"]), end="")
+    | name | shape | scheme | entropy | n_weights |
+    |:---|:---|:---|:---|---:|
+    | fc.weight | 64x64 | uniform:4:g32 | raw | 4096 |
+    | fc.bias | 64 | exact | - | 64 |
+    >>> bool(rep[0]["bits_per_weight"] < 6.5), float(rep["max_abs_error"][1])   # the bias is exact
+    (True, 0.0)
+    >>> rep.total["n_weights"], rep.total["source_bytes"], bool(rep.total["relative_error"] < 0.1)
+    (4160, 16640, True)
+    >>> rep.total["bits_per_weight"] == 8 * rep.total["n_bytes"] / 4160    # every byte of the file
+    True
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
@@ -176,6 +199,29 @@ class QuantizedModel:
 
     Use ``save`` to write the archive (already written when ``out=`` was given),
     ``dequantize`` for the tensors back, ``report`` for the accounting.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from quantsig import weights
+    >>> rng = np.random.default_rng(0)
+    >>> model = {"fc.weight": (0.02 * rng.standard_normal((64, 64))).astype(np.float32),
+    ...          "fc.bias": np.zeros(64, np.float32)}
+    >>> qm = weights.quantize_model(model, method="uniform", bits=4)
+    >>> qm.names
+    ['fc.weight', 'fc.bias']
+    >>> qm.report()["scheme"].tolist()            # the bias is small and 1-D: kept exact
+    ['uniform:4:g32', 'exact']
+    >>> bool(qm.n_bytes < 0.25 * 16640), qm.bits_per_weight == 8 * qm.n_bytes / 4160   # vs 16,640 bytes of float32
+    (True, True)
+    >>> back = qm.dequantize()
+    >>> back["fc.weight"].dtype, bool(np.abs(back["fc.weight"] - model["fc.weight"]).max() < 0.01)
+    (dtype('float32'), True)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = qm.save(os.path.join(d, "model.qsg"))
+    ...     print(os.path.getsize(path) == qm.n_bytes, sorted(weights.load_model(path)) == sorted(qm.names))
+    True True
     """
 
     def __init__(self, done: list[_Done], source_bytes: int, metadata: dict[str, Any], path: str | None) -> None:
@@ -187,6 +233,7 @@ class QuantizedModel:
 
     @property
     def names(self) -> list[str]:
+        """The tensors' names, in the order they are stored."""
         return [d.meta["name"] for d in self._done]
 
     @property
@@ -867,12 +914,43 @@ def load_model(
     max_output_bytes : int
         Refuse a tensor claiming more decoded bytes than this.
 
+    Returns
+    -------
+    dict
+        ``{name: tensor}``: arrays (or torch tensors) of the original shapes, or
+        ``QuantizedTensor`` objects for quantized tensors with ``dequantize=False``.
+
     Raises
     ------
     CorruptFileError
         A damaged, truncated or forged archive (the message names the tensor).
     KeyError
         A name not in the archive.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from quantsig import weights
+    >>> rng = np.random.default_rng(0)
+    >>> model = {"fc.weight": (0.02 * rng.standard_normal((64, 64))).astype(np.float32),
+    ...          "fc.bias": np.zeros(64, np.float32)}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "model.qsg")
+    ...     _ = weights.quantize_model(model, method="uniform", bits=4, out=path)
+    ...     tensors = weights.load_model(path)
+    ...     stored = weights.load_model(path, names=["fc.weight"], dequantize=False)
+    >>> [(name, t.shape, str(t.dtype)) for name, t in tensors.items()]
+    [('fc.weight', (64, 64), 'float32'), ('fc.bias', (64,), 'float32')]
+    >>> bool(np.abs(tensors["fc.weight"] - model["fc.weight"]).max() < 0.01)   # weights ~ 0.02 N(0, 1)
+    True
+    >>> np.array_equal(tensors["fc.bias"], model["fc.bias"])                   # kept exact
+    True
+    >>> qt = stored["fc.weight"]                  # 4-bit codes and a scale per group of 32
+    >>> qt.codes.shape, int(qt.codes.max()) < 16, qt.scales.shape
+    ((64, 64), True, (64, 2))
+    >>> np.array_equal(qt.dequantize(), tensors["fc.weight"])
+    True
     """
     if as_ not in ("numpy", "torch"):
         raise ValueError(f"as_={as_!r} should be 'numpy' or 'torch'")
@@ -895,7 +973,35 @@ def load_model(
 
 
 def report(path: str | os.PathLike[str]) -> WeightsReport:
-    """The accounting of an existing archive (errors as measured when it was written)."""
+    """The accounting of an existing archive (errors as measured when it was written).
+
+    Only the tensors' descriptions are read, not their data.
+
+    Parameters
+    ----------
+    path : path
+        A ``.qsg`` weights archive.
+
+    Returns
+    -------
+    WeightsReport
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from quantsig import weights
+    >>> rng = np.random.default_rng(0)
+    >>> model = {"fc.weight": (0.02 * rng.standard_normal((64, 64))).astype(np.float32),
+    ...          "fc.bias": np.zeros(64, np.float32)}
+    >>> qm = weights.quantize_model(model, method="nf", bits=4)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     rep = weights.report(qm.save(os.path.join(d, "model.qsg")))
+    >>> rep.labels(), rep["scheme"].tolist()
+    (['fc.weight', 'fc.bias'], ['nf:4:g64', 'exact'])
+    >>> rep.total["n_bytes"] == qm.n_bytes, rep[0]["mse"] == qm.report()[0]["mse"]
+    (True, True)
+    """
     with ArchiveReader(path) as r:
         return report_of(r)
 

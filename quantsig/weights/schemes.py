@@ -75,7 +75,39 @@ _MAX_META = 1 << 20
 
 @dataclass(frozen=True)
 class Scheme:
-    """How one tensor is quantized (see the module docstring)."""
+    """How one tensor is quantized (see the module docstring).
+
+    Parameters
+    ----------
+    method : {"uniform", "uniform-asym", "nf", "lloyd-max", "kmeans", "ecsq"}
+        The scale and the quantizer of the normalised values.
+    bits : float
+        Bits per code: an integer from 1 to 16 (2 at least for ``"uniform"``), or the
+        target rate in (0, 16] for ``"ecsq"``.
+    granularity : {"tensor", "channel", "group"}
+        What shares a scale.
+    group_size : int, optional
+        Values per group along a row (``granularity="group"`` only; required there).
+    entropy : {"rans", "raw"}, optional
+        How the codes are written; None: whichever is smaller (``"ecsq"`` needs rANS).
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown method or granularity, or bits the method cannot take.
+
+    Examples
+    --------
+    >>> from quantsig.weights import Scheme
+    >>> Scheme("uniform", 4, "group", group_size=32).label     # GGUF Q4_0-like
+    'uniform:4:g32'
+    >>> Scheme("ecsq", 2.5, "channel", entropy="rans").label
+    'ecsq:2.5:channel'
+    >>> Scheme("uniform", 1, "tensor")
+    Traceback (most recent call last):
+    ...
+    ValueError: method='uniform' needs bits >= 2 (a signed grid); use 'uniform-asym' for 1 bit
+    """
 
     method: str
     bits: float
@@ -109,6 +141,7 @@ class Scheme:
 
     @property
     def label(self) -> str:
+        """Short name ``"method:bits:granularity"`` (``g<size>`` for groups), as in reports."""
         g = {"tensor": "tensor", "channel": "channel", "group": f"g{self.group_size}"}[self.granularity]
         b = f"{self.bits:g}"
         return f"{self.method}:{b}:{g}"
@@ -117,7 +150,25 @@ class Scheme:
 @dataclass
 class EncodedTensor:
     """A tensor as written: its meta document (``meta["scheme"]``, ``meta["entropy"]``, and
-    ``meta["stats"]`` once measured) and its frames ``(kind, n_values, payload)``."""
+    ``meta["stats"]`` once measured) and its frames ``(kind, n_values, payload)``.
+
+    The first frame is the meta document (kind ``FrameKind.META``), then raw frames: the
+    scales, the offsets (when the method has them) and the codes as a ``.qsg`` array file;
+    or, for a tensor kept exact, its bytes. ``ArchiveWriter.add`` writes them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.schemes import Scheme, encode_tensor
+    >>> w = np.linspace(-1, 1, 512, dtype=np.float32).reshape(8, 64)
+    >>> enc, _ = encode_tensor("fc.weight", w, "float32", Scheme("uniform-asym", 4, "group", 32, "raw"))
+    >>> enc.name, enc.shape, enc.meta["scheme"], enc.meta["entropy"]
+    ('fc.weight', (8, 64), 'uniform-asym:4:g32', 'raw')
+    >>> [(kind, n) for kind, n, _ in enc.frames]    # meta; 16 scales, 16 offsets, 512 codes
+    [(3, 0), (0, 16), (0, 16), (0, 512)]
+    >>> enc.n_bytes > sum(len(payload) for _, _, payload in enc.frames)   # + frame heads, CRCs, index
+    True
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -140,7 +191,28 @@ class QuantizedTensor:
     """The stored form of a quantized tensor, for custom kernels: ``codes`` of shape
     ``(rows, cols)``, per-group ``scales`` (and ``offsets``) of shape ``(rows, n_groups)``,
     the quantizer (its ``reconstruction_levels`` are the codebook) and the group layout.
-    ``dequantize()`` gives the tensor back."""
+    ``dequantize()`` gives the tensor back.
+
+    ``load_model(..., dequantize=False)`` and ``decode_tensor(..., dequantize=False)`` return
+    one. A weight is ``codebook[code] * scale + offset`` with the scale (and offset) of its
+    group: ``group_size`` consecutive values of a row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.schemes import Scheme, decode_tensor, encode_tensor
+    >>> w = (0.02 * np.random.default_rng(0).standard_normal((8, 64))).astype(np.float32)
+    >>> enc, w_hat = encode_tensor("fc.weight", w, "float32", Scheme("nf", 4, "group", 64))
+    >>> qt = decode_tensor(enc.meta, enc.frames[1:], dequantize=False)
+    >>> qt.method, qt.group_size, qt.codes.shape, qt.codes.dtype, qt.scales.shape
+    ('nf', 64, (8, 64), dtype('uint8'), (8, 1))
+    >>> qt.codebook.size, round(float(qt.codebook.min()), 6), float(qt.codebook.max())   # NF4: 16 levels
+    (16, -1.0, 1.0)
+    >>> np.array_equal(qt.dequantize(), w_hat)
+    True
+    >>> bool(np.allclose(qt.codebook[qt.codes] * qt.scales, w_hat))   # the same, by hand
+    True
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -163,6 +235,7 @@ class QuantizedTensor:
         return self.quantizer.decode(codes)
 
     def dequantize(self) -> np.ndarray:
+        """The tensor back: float32 of ``shape`` (the values ``load_model`` gives for float32)."""
         u = self.quantizer.decode(self.codes, dtype=np.float32)
         return _denormalize(u, self.group_size, self.scales, self.offsets).reshape(self.shape)
 
@@ -314,7 +387,42 @@ def encode_tensor(
     name: str, w: np.ndarray, dtype: str, scheme: Scheme, weight: np.ndarray | None = None
 ) -> tuple[EncodedTensor, np.ndarray]:
     """Quantize ``w`` (float, any shape) with ``scheme``; returns the encoded tensor and the
-    dequantized values (float32, ``w``'s shape) the file will give back."""
+    dequantized values (float32, ``w``'s shape) the file will give back.
+
+    Parameters
+    ----------
+    name : str
+        The tensor's name in the archive.
+    w : ndarray
+        The weights (float; a 2-D view ``(shape[0], rest)`` is quantized).
+    dtype : str
+        The dtype name recorded for ``load_model`` (``"float32"``, ``"bfloat16"`` ...).
+    scheme : Scheme
+        How to quantize.
+    weight : ndarray, optional
+        Non-negative importance of each value (``w``'s shape) for the fitted codebooks.
+
+    Returns
+    -------
+    enc : EncodedTensor
+    w_hat : ndarray
+        float32 (float64 for float64 input), what ``decode_tensor`` will return.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.schemes import Scheme, encode_tensor
+    >>> w = (0.02 * np.random.default_rng(0).standard_normal((8, 64))).astype(np.float32)
+    >>> enc, w_hat = encode_tensor("fc.weight", w, "float32", Scheme("uniform", 4, "group", 32, "raw"))
+    >>> enc.meta["scheme"], w_hat.shape, w_hat.dtype
+    ('uniform:4:g32', (8, 64), dtype('float32'))
+    >>> bool(np.abs(w_hat - w).max() < 0.01), len(np.unique(w_hat[0, :32])) <= 16   # 16 levels a group
+    (True, True)
+    >>> import quantsig
+    >>> codes = quantsig.info(enc.frames[-1][2])      # the codes: a complete .qsg array file
+    >>> codes["shape"], codes["quantizer"], codes["payload_bytes"]   # 512 codes of 4 bits
+    ((8, 64), 'UniformQuantizer(bits=4, step=1.0, clip=True)', 256)
+    """
     work = np.float64 if w.dtype == np.float64 else np.float32
     m = np.ascontiguousarray(as_matrix(np.asarray(w, dtype=work), scheme.granularity))
     gs = group_size_of(scheme, m.shape[1])
@@ -467,7 +575,39 @@ def decode_tensor(
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
 ) -> np.ndarray | QuantizedTensor:
     """Rebuild a tensor from its meta and data frames ``(kind, n_values, payload)``: float32
-    for bfloat16, its own dtype otherwise (or a ``QuantizedTensor``)."""
+    for bfloat16, its own dtype otherwise (or a ``QuantizedTensor``).
+
+    Parameters
+    ----------
+    meta : dict
+        The tensor's meta document (``parse_meta`` checks one read from a file).
+    payloads : list of (int, int, bytes-like)
+        The data frames after the meta frame (``ArchiveReader.payloads`` or
+        ``EncodedTensor.frames[1:]``).
+    dequantize : bool
+        False gives a ``QuantizedTensor`` for a quantized tensor.
+    max_output_bytes : int
+        Refuse a tensor claiming more decoded bytes than this.
+
+    Raises
+    ------
+    CorruptFileError
+        Frames that do not match the description.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.schemes import Scheme, decode_tensor, encode_tensor
+    >>> w = (0.02 * np.random.default_rng(0).standard_normal((8, 64))).astype(np.float16)
+    >>> enc, w_hat = encode_tensor("fc.weight", w, "float16", Scheme("lloyd-max", 3, "channel"))
+    >>> w2 = decode_tensor(enc.meta, enc.frames[1:])
+    >>> w2.dtype, np.array_equal(w2, w_hat.astype(np.float16))      # back in the tensor's dtype
+    (dtype('float16'), True)
+    >>> decode_tensor(enc.meta, enc.frames[1:2])
+    Traceback (most recent call last):
+    ...
+    quantsig.errors.CorruptFileError: corrupt quantsig weights archive: tensor 'fc.weight': 1 data frame(s), expected 2
+    """
     from .sources import _storage, bf16_to_float32
 
     name, shape, dtype = meta["name"], tuple(meta["shape"]), meta["dtype"]

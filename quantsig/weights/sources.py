@@ -67,12 +67,65 @@ def _storage(dtype: str) -> np.dtype:
 
 
 def bf16_to_float32(bits: np.ndarray) -> np.ndarray:
-    """Widen raw bfloat16 bits (uint16) to float32, exactly."""
+    """Widen raw bfloat16 bits (uint16) to float32, exactly.
+
+    A bfloat16 is the top 16 bits of a float32, so every value (infinities and NaN included)
+    has a float32 twin.
+
+    Parameters
+    ----------
+    bits : ndarray of uint16
+        Raw bfloat16 values, any shape.
+
+    Returns
+    -------
+    ndarray of float32
+        Same shape.
+
+    See Also
+    --------
+    float32_to_bf16 : the other way, rounding to nearest even.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.sources import bf16_to_float32, float32_to_bf16
+    >>> bf16_to_float32(np.array([0x3F80, 0xC000, 0x3EAA, 0x7F80], dtype=np.uint16))
+    array([ 1.        , -2.        ,  0.33203125,         inf], dtype=float32)
+    >>> every = np.arange(1 << 16, dtype=np.uint16)            # all 65,536 bfloat16 values
+    >>> x = bf16_to_float32(every)
+    >>> ok = ~np.isnan(x)
+    >>> np.array_equal(float32_to_bf16(x[ok]), every[ok])      # the round trip is exact
+    True
+    """
     return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
 def float32_to_bf16(x: np.ndarray) -> np.ndarray:
-    """Round float32 to bfloat16 bits (uint16), to nearest even (NaN kept NaN)."""
+    """Round float32 to bfloat16 bits (uint16), to nearest even (NaN kept NaN).
+
+    Parameters
+    ----------
+    x : array_like
+        Values (converted to float32 first), any shape.
+
+    Returns
+    -------
+    ndarray of uint16
+        The bfloat16 bits, same shape; every NaN becomes the quiet NaN ``0x7FC0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.sources import bf16_to_float32, float32_to_bf16
+    >>> x = np.array([1.0, 0.1, -2.5, 1 + 2**-8, 1 + 3 * 2**-8, np.nan], dtype=np.float32)
+    >>> bits = float32_to_bf16(x)
+    >>> [hex(b) for b in bits]          # ties (1 + 2**-8, 1 + 3 * 2**-8) go to the even neighbour
+    ['0x3f80', '0x3dcd', '0xc020', '0x3f80', '0x3f82', '0x7fc0']
+    >>> bf16_to_float32(bits)            # 8 bits of mantissa: 0.1 becomes 0.10009766
+    array([ 1.        ,  0.10009766, -2.5       ,  1.        ,  1.015625  ,
+                   nan], dtype=float32)
+    """
     u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
     rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
     nan = np.isnan(x)
@@ -83,7 +136,19 @@ def float32_to_bf16(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TensorInfo:
-    """A tensor's name, shape and dtype name (``"float32"``, ``"bfloat16"``, ``"int64"`` ...)."""
+    """A tensor's name, shape and dtype name (``"float32"``, ``"bfloat16"``, ``"int64"`` ...).
+
+    What ``TensorSource.infos`` gives, before any tensor data is read.
+
+    Examples
+    --------
+    >>> from quantsig.weights.sources import TensorInfo
+    >>> info = TensorInfo("embed.weight", (1000, 64), "bfloat16")
+    >>> info.size, info.nbytes                  # bfloat16: 2 bytes a value
+    (64000, 128000)
+    >>> TensorInfo("step", (), "int64").nbytes  # a scalar
+    8
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -91,27 +156,57 @@ class TensorInfo:
 
     @property
     def size(self) -> int:
+        """Number of values (1 for a scalar)."""
         return math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:
+        """Bytes of the tensor in its own dtype (2 a value for bfloat16)."""
         return self.size * _storage(self.dtype).itemsize
 
 
 class TensorSource:
-    """Names, infos and lazily read tensors (float tensors come back as float32 for bfloat16)."""
+    """Names, infos and lazily read tensors (float tensors come back as float32 for bfloat16).
+
+    ``open_source`` makes one from a file or a mapping; subclass it (``infos`` and ``load``)
+    to feed ``quantize_model`` from anything else, one tensor at a time. A source is a
+    context manager (``close`` on exit).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig import weights
+    >>> from quantsig.weights.sources import TensorInfo, TensorSource
+    >>> class Ramps(TensorSource):              # tensors computed when asked for
+    ...     def __init__(self, shapes):
+    ...         self.shapes = shapes
+    ...     def infos(self):
+    ...         return [TensorInfo(name, shape, "float32") for name, shape in self.shapes.items()]
+    ...     def load(self, name):
+    ...         return np.linspace(-1, 1, int(np.prod(self.shapes[name])), dtype=np.float32).reshape(self.shapes[name])
+    >>> src = Ramps({"w": (64, 64), "b": (64,)})
+    >>> weights.open_source(src) is src
+    True
+    >>> [(i.name, i.nbytes) for i in src.infos()]
+    [('w', 16384), ('b', 256)]
+    >>> qm = weights.quantize_model(src, method="uniform", bits=8)
+    >>> qm.report()["scheme"].tolist()
+    ['uniform:8:g32', 'exact']
+    """
 
     def infos(self) -> list[TensorInfo]:  # pragma: no cover - interface
+        """Name, shape and dtype of every tensor, in order (no data is read)."""
         raise NotImplementedError
 
     def load(self, name: str) -> np.ndarray:  # pragma: no cover - interface
+        """The tensor ``name`` as a NumPy array (bfloat16 widened to float32)."""
         raise NotImplementedError
 
     #: Size of the source on disk (None for in-memory sources: the tensors' bytes are used).
     file_size: int | None = None
 
     def close(self) -> None:
-        pass
+        """Release the file, if any (the base class holds none)."""
 
     def __enter__(self) -> Self:
         return self
@@ -122,7 +217,39 @@ class TensorSource:
 
 def to_numpy(value: Any) -> tuple[np.ndarray, str]:
     """A NumPy array and its dtype name from a NumPy array or a torch tensor (bfloat16 ->
-    float32, exactly)."""
+    float32, exactly).
+
+    Parameters
+    ----------
+    value : array_like or torch.Tensor
+        A tensor (moved to the CPU and detached) or anything ``numpy.asarray`` takes.
+
+    Returns
+    -------
+    arr : ndarray
+    dtype : str
+        The tensor's own dtype name: ``"bfloat16"`` for a torch bfloat16 tensor (``arr``
+        is then float32), ``arr.dtype.name`` otherwise.
+
+    Raises
+    ------
+    TypeError
+        A value that is not numeric data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.weights.sources import to_numpy
+    >>> arr, name = to_numpy(np.ones((2, 3), np.float16))
+    >>> arr.shape, name
+    ((2, 3), 'float16')
+    >>> to_numpy([0.5, 1.5])
+    (array([0.5, 1.5]), 'float64')
+    >>> to_numpy({"not": "a tensor"})
+    Traceback (most recent call last):
+    ...
+    TypeError: cannot use a value of type dict as a tensor
+    """
     if hasattr(value, "detach") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
         t = value.detach().cpu()
         name = str(t.dtype).replace("torch.", "")
@@ -329,6 +456,31 @@ def open_source(source: Any) -> TensorSource:
     ------
     FileNotFoundError, ValueError, TypeError
         A missing file, an unknown extension, or an object that holds no tensors.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from quantsig.weights import open_source
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "model.npz")
+    ...     np.savez(path, weight=np.ones((4, 8), np.float32), step=np.array(3, dtype=np.int64))
+    ...     with open_source(path) as src:                     # headers only, so far
+    ...         infos = src.infos()
+    ...         w = src.load("weight")
+    >>> infos
+    [TensorInfo(name='weight', shape=(4, 8), dtype='float32'), TensorInfo(name='step', shape=(), dtype='int64')]
+    >>> w.shape, w.dtype
+    ((4, 8), dtype('float32'))
+    >>> open_source({"fc.weight": np.zeros((2, 3))}).infos()   # a dict (or a torch state dict)
+    [TensorInfo(name='fc.weight', shape=(2, 3), dtype='float64')]
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "model.onnx")
+    ...     open(path, "wb").close()
+    ...     open_source(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ...model.onnx: unknown weights format '.onnx'; expected .safetensors, .npz, .pt, .pth or .bin
     """
     if isinstance(source, TensorSource):
         return source

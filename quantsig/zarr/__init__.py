@@ -26,6 +26,10 @@ reads (an N-D chunk coded as a series comes back flat there; its shape is in
 ``quantsig.info(b)["metadata"]["shape"]``). NaN and infinities are kept exactly, and so is an
 array's fill value under ``QuantsigZarrCodec`` (``exact_fill=True``).
 
+Threads: a chunk coded off the main thread (a Dask or zarr worker thread) is coded on that
+thread alone, as one task among the writer's; on the main thread the stream encoder uses its
+``QUANTSIG_THREADS`` frame threads. The bytes are the same either way.
+
 Lossy codecs and zarr: writing part of a chunk makes zarr decode the chunk, merge and encode
 it again, so values outside the written part are quantized twice and their error can add up
 (to twice the bound after one rewrite). Write whole chunks (``to_zarr`` and

@@ -25,6 +25,7 @@ import base64
 import binascii
 import json
 import math
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from ..codec import DEFAULT_MAX_OUTPUT_BYTES
 from ..errors import CorruptFileError
 from ..quantizers.base import Quantizer
 from ..registry import get_quantizer
-from ..stream import MAX_CHANNELS
+from ..stream import MAX_CHANNELS, compress_array
 
 __all__ = ["ChunkOptions", "encode_chunk", "decode_chunk", "TARGETS"]
 
@@ -265,6 +266,15 @@ def _layout(shape: tuple[int, ...]) -> tuple[int, ...]:
     return (math.prod(shape),)
 
 
+def _threads() -> int | None:
+    """Frame threads for one chunk: the stream default on the main thread, one elsewhere.
+
+    A chunk coded off the main thread is one task of a parallel writer (a Dask worker thread,
+    zarr's own pool), which already keeps the cores busy; threads of our own would only
+    compete with it (numcodecs' Blosc decides the same way)."""
+    return None if threading.current_thread() is threading.main_thread() else 1
+
+
 def encode_chunk(x: Any, options: ChunkOptions, *, keep: Any = None) -> bytes:
     """Compress one chunk into the bytes of a ``.qsg`` file that ``decode_chunk`` reads.
 
@@ -320,7 +330,8 @@ def encode_chunk(x: Any, options: ChunkOptions, *, keep: Any = None) -> bytes:
         coded = _layout(shape)
         if coded != shape:
             meta["shape"] = list(shape)
-        return compress(flat.reshape(coded), metadata=meta or None, **options.target)
+        blob, _ = compress_array(flat.reshape(coded), metadata=meta or None, threads=_threads(), **options.target)
+        return blob
     return compress(flat.reshape(shape), options.quantizer(), entropy=options.entropy, metadata=meta or None)
 
 
@@ -342,10 +353,36 @@ def decode_chunk(
     max_output_bytes : int
         Refuse a header that claims more decoded bytes than this.
 
+    Returns
+    -------
+    ndarray
+        The chunk: its shape and dtype (``dtype`` as given, byte order included), NaN,
+        infinities and kept values restored exactly.
+
     Raises
     ------
     CorruptFileError
         Truncated, damaged or forged bytes, or a chunk of another shape or dtype than expected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.zarr import ChunkOptions, decode_chunk, encode_chunk
+    >>> x = (100 * np.sin(np.arange(240) / 6)).astype(np.int16).reshape(4, 6, 10)
+    >>> blob = encode_chunk(x, ChunkOptions.create(lossless=True))
+    >>> y = decode_chunk(blob, shape=(4, 6, 10), dtype="int16")
+    >>> y.shape, y.dtype, np.array_equal(y, x)
+    ((4, 6, 10), dtype('int16'), True)
+    >>> decode_chunk(np.frombuffer(blob, np.uint8)).shape    # a uint8 buffer (zarr's) works too
+    (4, 6, 10)
+    >>> decode_chunk(blob, shape=(24, 10))
+    Traceback (most recent call last):
+    ...
+    quantsig.errors.CorruptFileError: corrupt quantsig chunk: the chunk decodes to shape (4, 6, 10), expected (24, 10)
+    >>> decode_chunk(blob[:-8])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    quantsig.errors.CorruptFileError: corrupt quantsig stream: the file is truncated: ...
     """
     if isinstance(data, np.ndarray):
         if not data.flags.c_contiguous:

@@ -97,18 +97,22 @@ class QuantsigCodec(Codec):
 
     @property
     def lossless(self) -> bool:
+        """Whether integer chunks are coded bit exact (``lossless=True``)."""
         return self._options.lossless
 
     @property
     def max_abs_error(self) -> float | None:
+        """The bound on every decoded value's error, or ``None``."""
         return self._options.max_abs_error
 
     @property
     def bits_per_sample(self) -> float | None:
+        """The rate target, bits per value written (per chunk), or ``None``."""
         return self._options.bits_per_sample
 
     @property
     def snr_db(self) -> float | None:
+        """The quality target, SNR in dB (per chunk), or ``None``."""
         return self._options.snr_db
 
     @property
@@ -118,6 +122,7 @@ class QuantsigCodec(Codec):
 
     @property
     def entropy(self) -> str:
+        """How the codes of ``quantizer=`` (or of no option) are written: ``"rans"`` or ``"raw"`` (bit-packed)."""
         return self._options.entropy
 
     def get_config(self) -> dict[str, Any]:
