@@ -148,6 +148,30 @@ def decompress(data: bytes | memoryview, *, max_output_bytes: int = DEFAULT_MAX_
     ------
     CorruptFileError
         Truncated, damaged or forged data, or a claimed size above ``max_output_bytes``.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> x = np.linspace(-1, 1, 1000, dtype=np.float32).reshape(20, 50)
+    >>> blob = quantsig.compress(x, quantsig.UniformQuantizer(step=0.01))
+    >>> y = quantsig.decompress(blob)
+    >>> y.shape, y.dtype, bool(np.abs(y - x).max() <= 0.005 + 1e-7)
+    ((20, 50), dtype('float32'), True)
+
+    Bytes that are not a complete quantsig file raise instead of decoding to garbage:
+
+    >>> quantsig.decompress(b"junk")
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt quantsig file: not a quantsig file (bad magic bytes)
+    >>> quantsig.decompress(blob[:-20])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt quantsig file: the file is truncated: its index is missing ...
+    >>> quantsig.decompress(blob, max_output_bytes=1000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt quantsig file: header claims 1000 samples (4000 bytes), more than max_output_bytes=1000; ...
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
@@ -168,10 +192,12 @@ def save(
     Examples
     --------
     >>> import numpy as np, quantsig, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "x.qsg")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "x.qsg")
     >>> n = quantsig.save(path, np.zeros(1000, np.float32), quantsig.UniformQuantizer(step=0.1))
     >>> quantsig.load(path).shape
     (1000,)
+    >>> tmp.cleanup()
     """
     stream_options = {k: codec_options.pop(k) for k in _TARGETS + ("sample_rate",) if k in codec_options}
     metadata = codec_options.pop("metadata", None)
@@ -212,6 +238,24 @@ def load(path: PathLike, *, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) ->
     ------
     CorruptFileError
         The file is not a valid quantsig file (the message says why).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, quantsig
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "pcm.qsg")
+    >>> pcm = (3000 * np.sin(np.arange(1000) / 7)).astype(np.int16)
+    >>> n = quantsig.save(path, pcm, lossless=True)
+    >>> y = quantsig.load(path)
+    >>> y.dtype, np.array_equal(y, pcm), n == os.path.getsize(path)
+    (dtype('int16'), True, True)
+    >>> with open(os.path.join(tmp.name, "notes.txt"), "w") as f:
+    ...     _ = f.write("not a quantsig file")
+    >>> quantsig.load(os.path.join(tmp.name, "notes.txt"))
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt quantsig file: not a quantsig file (bad magic bytes)
+    >>> tmp.cleanup()
     """
     return _decode_any(memoryview(_read(path)), max_output_bytes)
 

@@ -143,12 +143,57 @@ _EXTENSION_FORMATS = {
 
 
 class AudioFileError(QuantsigError, ValueError):
-    """An audio file soundfile cannot read or write; the message names the file and the cause."""
+    """An audio file soundfile cannot read or write; the message names the file and the cause.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from quantsig.audio import compress_file
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> src = os.path.join(tmp.name, "notes.txt")
+    >>> with open(src, "w") as f:
+    ...     _ = f.write("not audio")
+    >>> compress_file(src, os.path.join(tmp.name, "notes.qsg"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    quantsig.audio.AudioFileError: cannot read '...notes.txt' as audio: ...
+    >>> tmp.cleanup()
+
+    It is also a ``ValueError`` and a ``quantsig.QuantsigError``:
+
+    >>> import quantsig
+    >>> from quantsig.audio import AudioFileError
+    >>> issubclass(AudioFileError, ValueError), issubclass(AudioFileError, quantsig.QuantsigError)
+    (True, True)
+    """
 
 
 @dataclasses.dataclass(frozen=True)
 class DecodedFile:
-    """What ``decompress_file`` wrote."""
+    """What ``decompress_file`` wrote.
+
+    Attributes
+    ----------
+    path : str
+        The file written.
+    frames : int
+        Rows (time samples) written.
+    channels, sample_rate : int
+    format, subtype : str
+        soundfile's names, e.g. ``"WAV"`` and ``"PCM_16"``.
+    seconds : float
+        Wall time of the decode.
+
+    Examples
+    --------
+    >>> from quantsig.audio import DecodedFile
+    >>> out = DecodedFile("out.wav", frames=16000, channels=2, sample_rate=8000, format="WAV",
+    ...                   subtype="PCM_16", seconds=0.01)
+    >>> out.summary()
+    'wrote out.wav: 2.00 s, 8000 Hz, 2 ch, WAV PCM_16, 3.20M samples/s'
+
+    ``decompress_file`` returns one (see its example).
+    """
 
     path: str
     frames: int
@@ -324,6 +369,25 @@ def step_for_bits(x: np.ndarray, bits_per_sample: float, **writer_options: Any) 
     ------
     ValueError
         If no step reaches the rate (the stream's fixed costs alone exceed it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.audio import step_for_bits
+    >>> from quantsig.stream import compress_array
+    >>> rng = np.random.default_rng(0)
+    >>> x = (3000 * np.sin(np.arange(500) / 7) + rng.normal(0, 20, 500)).astype(np.int16)
+    >>> _, lossless = compress_array(x, lossless=True)
+    >>> bool(lossless.bits_per_sample > 4)
+    True
+    >>> step = step_for_bits(x, 4.0)
+    >>> _, stats = compress_array(x, step=step)
+    >>> step > 1, bool(stats.bits_per_sample <= 4.0), bool(stats.max_abs_error <= step / 2)
+    (True, True, True)
+    >>> step_for_bits(x[:50], 1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: bits_per_sample=1.0 cannot be met: ... is the lowest rate reached
     """
     _, stats = _stream().compress_array(np.asarray(x), bits_per_sample=bits_per_sample, **writer_options)
     return stats.extra["step"]
@@ -413,7 +477,8 @@ def compress_file(
     --------
     >>> import os, tempfile, numpy as np, soundfile as sf
     >>> from quantsig.audio import compress_file, decompress_file
-    >>> d = tempfile.mkdtemp()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> d = tmp.name
     >>> x = (np.sin(np.arange(2000) / 5) * 10000).astype(np.int16)
     >>> sf.write(os.path.join(d, "a.wav"), x, 8000, subtype="PCM_16")
     >>> stats = compress_file(os.path.join(d, "a.wav"), os.path.join(d, "a.qsg"))
@@ -422,6 +487,7 @@ def compress_file(
     >>> out = decompress_file(os.path.join(d, "a.qsg"), os.path.join(d, "b.wav"))
     >>> (out.sample_rate, out.subtype), bool((sf.read(out.path, dtype="int16")[0] == x).all())
     ((8000, 'PCM_16'), True)
+    >>> tmp.cleanup()
     """
     _check_one_mode(lossless, max_abs_error, bits_per_sample, quantizer)
     _check_paths(src, dst)
@@ -600,6 +666,36 @@ def decompress_file(
         ``src`` is not a valid stream.
     ValueError
         No sample rate, an unknown format, or a subtype the format cannot hold.
+
+    Examples
+    --------
+    A stereo stream made from an array, out to FLAC:
+
+    >>> import os, tempfile, numpy as np, soundfile as sf, quantsig
+    >>> from quantsig.audio import decompress_file
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> src = os.path.join(tmp.name, "a.qsg")
+    >>> x = (np.sin(np.arange(600) / 5) * 10000).astype(np.int16).reshape(300, 2)
+    >>> with open(src, "wb") as f:
+    ...     _ = f.write(quantsig.compress(x, lossless=True, sample_rate=16000))
+    >>> out = decompress_file(src, os.path.join(tmp.name, "a.flac"))
+    >>> out.frames, out.channels, out.sample_rate, out.format, out.subtype
+    (300, 2, 16000, 'FLAC', 'PCM_16')
+    >>> y, rate = sf.read(out.path, dtype="int16")
+    >>> rate, np.array_equal(y, x)
+    (16000, True)
+
+    A stream without a sample rate needs one:
+
+    >>> with open(src, "wb") as f:
+    ...     _ = f.write(quantsig.compress(x, lossless=True))
+    >>> decompress_file(src, os.path.join(tmp.name, "b.wav"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: '...a.qsg' carries no sample rate (it was not made from an audio file); pass sample_rate= (--rate) or decode it to .npy
+    >>> decompress_file(src, os.path.join(tmp.name, "b.wav"), sample_rate=8000).sample_rate
+    8000
+    >>> tmp.cleanup()
     """
     sf = _sf()
     stream = _stream()

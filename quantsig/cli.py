@@ -963,7 +963,48 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``quantsig`` console script; returns the exit status."""
+    """Entry point of the ``quantsig`` console script; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for a usage error, 1 for a data error (the message is on stderr).
+
+    Examples
+    --------
+    Compress a ``.npy`` array of 16-bit samples losslessly, describe the stream and decode it
+    back:
+
+    >>> import os, tempfile, numpy as np
+    >>> from quantsig.cli import main
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> src, qsg, out = (os.path.join(tmp.name, name) for name in ("x.npy", "x.qsg", "y.npy"))
+    >>> x = (1000 * np.sin(np.arange(2000) / 9)).astype(np.int16)
+    >>> np.save(src, x)
+    >>> main(["compress", "--quiet", src, "-o", qsg])
+    0
+    >>> main(["info", qsg])  # doctest: +ELLIPSIS
+    /.../x.qsg: quantsig stream
+      samples     2000 x 1 channel(s), <i2
+      mode        lossless, max error 0
+    ...
+    0
+    >>> main(["decompress", "--quiet", qsg, "-o", out])
+    0
+    >>> np.array_equal(np.load(out), x)
+    True
+
+    An existing output is kept unless ``--force`` is given: a usage error, status 2.
+
+    >>> main(["compress", "--quiet", src, "-o", qsg])
+    2
+    >>> tmp.cleanup()
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)

@@ -285,7 +285,28 @@ def decode_codes(
     data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
 ) -> tuple[Quantizer, np.ndarray, tuple[int, ...], np.dtype]:
     """The quantizer, the codes (in their code shape), the data shape and the data dtype of a
-    complete ``.qsg`` array file held in memory, without decoding the codes to values."""
+    complete ``.qsg`` array file held in memory, without decoding the codes to values.
+
+    The code shape is the data shape with its last axis divided by the quantizer's ``dim``
+    (the same shape for scalar quantizers).
+
+    Raises
+    ------
+    CorruptFileError
+        Anything wrong with the bytes, or a claimed size above ``max_output_bytes``.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.codec import decode_codes
+    >>> x = np.linspace(-1, 1, 600, dtype=np.float32).reshape(2, 300)
+    >>> blob = quantsig.compress(x, quantsig.MuLawQuantizer(bits=8))
+    >>> q, codes, shape, dtype = decode_codes(blob)
+    >>> q, codes.dtype, codes.shape, shape, dtype
+    (MuLawQuantizer(), dtype('uint8'), (2, 300), (2, 300), dtype('float32'))
+    >>> np.array_equal(codes, q.encode(x)), np.array_equal(q.decode(codes, dtype), quantsig.decompress(blob))
+    (True, True)
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     buf = memoryview(data).cast("B")
@@ -307,7 +328,30 @@ def decode_codes(
 
 
 def decode_bytes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> np.ndarray:
-    """Decode a complete ``.qsg`` file held in memory (see ``Codec.decompress``)."""
+    """Decode a complete ``.qsg`` file held in memory (see ``Codec.decompress``).
+
+    ``quantsig.decompress`` also reads streams and refuses weights archives; this reads
+    array files (made by ``Codec`` or ``quantsig.compress`` with a quantizer) only.
+
+    Raises
+    ------
+    CorruptFileError
+        Anything wrong with the bytes, or a claimed size above ``max_output_bytes``.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.codec import Codec, decode_bytes
+    >>> x = np.random.default_rng(0).standard_normal((4, 250))
+    >>> blob = Codec(quantsig.UniformQuantizer(step=0.1), entropy="raw").compress(x)
+    >>> y = decode_bytes(blob)
+    >>> y.shape, y.dtype, bool(np.abs(y - x).max() <= 0.05 + 1e-12)
+    ((4, 250), dtype('float64'), True)
+    >>> decode_bytes(blob[:100])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt quantsig file: header is truncated: ...
+    """
     quantizer, codes, shape, dtype = decode_codes(data, max_output_bytes)
     try:
         values = quantizer.decode(codes, dtype=dtype.newbyteorder("="))
@@ -317,7 +361,34 @@ def decode_bytes(data: bytes | memoryview, max_output_bytes: int = DEFAULT_MAX_O
 
 
 def describe(data: bytes | memoryview | _c.FileView) -> dict[str, Any]:
-    """What a ``.qsg`` file holds, read from its header and index without decoding payloads."""
+    """What a ``.qsg`` file holds, read from its header and index without decoding payloads.
+
+    Returns
+    -------
+    dict
+        ``format_version``, ``shape``, ``dtype``, ``quantizer`` (repr),
+        ``quantizer_config``, ``entropy``, ``levels``, ``frames``, ``frame_size``,
+        ``complete`` (whether the file has its index), ``file_bytes``, ``header_bytes``,
+        ``payload_bytes``, ``bits_per_sample``, ``compression_ratio`` and ``metadata``.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.codec import Codec, describe
+    >>> x = np.sin(np.arange(1000) / 10).astype(np.float32)
+    >>> blob = Codec(quantsig.MuLawQuantizer(bits=8), frame_size=256).compress(x, metadata={"units": "V"})
+    >>> d = describe(blob)
+    >>> d["shape"], d["dtype"], d["quantizer"], d["levels"], d["frames"], d["complete"], d["metadata"]
+    ((1000,), '<f4', 'MuLawQuantizer()', 256, 4, True, {'units': 'V'})
+    >>> d["file_bytes"] == len(blob), bool(d["compression_ratio"] > 2)
+    (True, True)
+
+    A file cut off before its index still shows its complete frames:
+
+    >>> d = describe(blob[:-120])  # the index takes the last 104 bytes
+    >>> d["complete"], d["frames"]
+    (False, 3)
+    """
     buf = _c._view(data)
     header = _c.read_header(buf)
     plan = _Plan(header, max_output_bytes=1 << 62)

@@ -68,11 +68,48 @@ _ALLOWED_ARRAY_DTYPES = {"<f8", "<f4", "<i8", "<i4", "<u8", "<u4", "<u2", "<u1",
 
 
 class UnsupportedVersionError(CorruptFileError):
-    """The file was written by a newer quantsig format version than this reader knows."""
+    """The file was written by a newer quantsig format version than this reader knows.
+
+    Examples
+    --------
+    The format version is the ``u16`` after the 8 magic bytes; a file claiming version 2:
+
+    >>> import numpy as np, quantsig
+    >>> blob = quantsig.compress(np.zeros(100), quantsig.UniformQuantizer(step=0.1))
+    >>> newer = blob[:8] + (2).to_bytes(2, "little") + blob[10:]
+    >>> quantsig.decompress(newer)
+    Traceback (most recent call last):
+        ...
+    quantsig.container.UnsupportedVersionError: file format version 2 is newer than this quantsig reads (1); upgrade quantsig to read it
+
+    It is a ``CorruptFileError``, so code that handles those handles it too:
+
+    >>> issubclass(quantsig.container.UnsupportedVersionError, quantsig.CorruptFileError)
+    True
+    """
 
 
 class FrameKind:
-    """Frame payload kinds."""
+    """Frame payload kinds.
+
+    ``RAW``: bit-packed codes; ``RANS``: an rANS block of codes; ``STREAM``: a stream frame
+    (predictor parameters and coded residuals); ``META``: a JSON document describing the
+    frames that follow (weights archives). ``NAMES`` maps each kind to its name.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.container import FrameKind, read_header, read_index
+    >>> FrameKind.RANS, FrameKind.NAMES[FrameKind.RANS]
+    (1, 'rans')
+    >>> x = np.zeros(1000)
+    >>> for entropy in ("rans", "raw"):
+    ...     blob = quantsig.Codec(quantsig.UniformQuantizer(step=0.1), entropy=entropy).compress(x)
+    ...     frames = read_index(blob, read_header(blob))
+    ...     print(entropy, [FrameKind.NAMES[f.kind] for f in frames])
+    rans ['rans']
+    raw ['raw']
+    """
 
     RAW = 0
     RANS = 1
@@ -83,7 +120,36 @@ class FrameKind:
 
 @dataclass
 class Header:
-    """The parsed file header: the JSON document and its binary arrays."""
+    """The parsed file header: the JSON document and its binary arrays.
+
+    Attributes
+    ----------
+    doc : dict
+        The JSON document, with the binary arrays put back in place.
+    arrays : dict of str to ndarray
+        The arrays stored in binary after the JSON text (learned tables of 4 or more values).
+    version : int
+        The file's format version.
+    end : int
+        Offset of the first frame (the header's size in bytes).
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.container import read_header
+    >>> q = quantsig.LloydMaxQuantizer(8).fit(np.random.default_rng(0).standard_normal(500))
+    >>> blob = quantsig.compress(np.zeros(100), q, metadata={"units": "V"})
+    >>> h = read_header(blob)
+    >>> h.version, h.doc["kind"], h.doc["shape"], h.doc["metadata"], h.doc["quantizer"]["id"]
+    (1, 'array', [100], {'units': 'V'}, 'lloyd-max')
+
+    The learned tables (7 thresholds, 8 levels) travel as exact float64 binary, not decimal text:
+
+    >>> sorted(h.arrays), [a.shape for a in h.arrays.values()]
+    (['a0', 'a1'], [(7,), (8,)])
+    >>> np.array_equal(h.doc["quantizer"]["levels_"], q.levels_)
+    True
+    """
 
     doc: dict[str, Any]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
@@ -93,7 +159,33 @@ class Header:
 
 @dataclass
 class FrameInfo:
-    """Where a frame is and what it holds."""
+    """Where a frame is and what it holds.
+
+    Attributes
+    ----------
+    offset : int
+        Offset of the frame's header in the file.
+    first : int
+        Index of the frame's first value among all the file's values.
+    n_values : int
+        Values in the frame.
+    kind : int
+        A ``FrameKind``.
+    payload_len : int
+        Payload bytes (between the frame's header and its CRC).
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.container import read_header, read_index
+    >>> codec = quantsig.Codec(quantsig.UniformQuantizer(step=0.1), entropy="raw", frame_size=400)
+    >>> blob = codec.compress(np.zeros(1000))
+    >>> frames = read_index(blob, read_header(blob))
+    >>> [(f.first, f.n_values) for f in frames]
+    [(0, 400), (400, 400), (800, 200)]
+    >>> frames[1].offset == frames[0].offset + frames[0].size
+    True
+    """
 
     offset: int
     first: int
@@ -119,6 +211,24 @@ class FileView:
     the index, one frame header per frame) and its memory does not grow with the file. (A
     memory map would do the same in principle, but the kernel maps pages around each touched
     one, so parsing one frame header per 30 KB frame maps the whole file.)
+
+    Parameters
+    ----------
+    fileno : int
+        A file descriptor open for reading (the caller keeps it open while the view is used).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, quantsig
+    >>> from quantsig.container import FileView, read_header, read_index
+    >>> blob = quantsig.compress(np.zeros(1000), quantsig.UniformQuantizer(step=0.1))
+    >>> with tempfile.TemporaryFile() as f:
+    ...     _ = f.write(blob)
+    ...     f.flush()
+    ...     view = FileView(f.fileno())
+    ...     header = read_header(view)
+    ...     print(len(view) == len(blob), view[:8] == blob[:8], header.doc["shape"], len(read_index(view, header)))
+    True True [1000] 1
     """
 
     def __init__(self, fileno: int) -> None:
@@ -228,6 +338,24 @@ def read_header(buf: bytes | memoryview | FileView) -> Header:
         The file's format version is newer than this reader.
     CorruptFileError
         Wrong magic, truncation, checksum mismatch, malformed JSON or arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.container import read_header
+    >>> blob = quantsig.compress(np.zeros((10, 20), np.float32), quantsig.MuLawQuantizer(bits=8))
+    >>> h = read_header(blob)
+    >>> h.doc["shape"], h.doc["dtype"], h.doc["quantizer"]["id"], h.end < len(blob)
+    ([10, 20], '<f4', 'mu-law', True)
+
+    The header has its own checksum:
+
+    >>> damaged = bytearray(blob)
+    >>> damaged[20] ^= 1
+    >>> read_header(bytes(damaged))
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt quantsig file: header checksum mismatch (the header was altered or damaged)
     """
     mv = _view(buf)
     r = _Reader(mv, 0, len(mv), "header")
@@ -313,7 +441,30 @@ def _parse_frame_head(mv: memoryview, offset: int, end: int) -> FrameInfo:
 
 
 def frame_payload(buf: bytes | memoryview | FileView, info: FrameInfo) -> Any:
-    """The verified payload of a frame (CRC checked)."""
+    """The verified payload of a frame (CRC checked).
+
+    Raises
+    ------
+    CorruptFileError
+        The frame's checksum does not match its header and payload.
+
+    Examples
+    --------
+    >>> from quantsig.container import ContainerWriter, FrameKind, frame_payload, read_header, read_index
+    >>> parts = []
+    >>> w = ContainerWriter(parts.append, {"format": "example"})
+    >>> w.add_frame(FrameKind.RAW, 5, b"hello")
+    >>> w.close()
+    >>> blob = b"".join(parts)
+    >>> (frame,) = read_index(blob, read_header(blob))
+    >>> bytes(frame_payload(blob, frame))
+    b'hello'
+    >>> damaged = blob.replace(b"hello", b"jello")
+    >>> frame_payload(damaged, frame)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt quantsig file: frame at offset ... fails its checksum (damaged data)
+    """
     mv = _view(buf)
     head_end = info.offset + _FRAME_HEAD.size
     pend = head_end + info.payload_len
@@ -324,7 +475,27 @@ def frame_payload(buf: bytes | memoryview | FileView, info: FrameInfo) -> Any:
 
 
 def read_index(buf: bytes | memoryview | FileView, header: Header) -> list[FrameInfo] | None:
-    """Read and verify the index at the end of the file (None when the file has no trailer)."""
+    """Read and verify the index at the end of the file (None when the file has no trailer).
+
+    Raises
+    ------
+    CorruptFileError
+        The trailer is there but the index is damaged or disagrees with the frames.
+
+    Examples
+    --------
+    >>> import numpy as np, quantsig
+    >>> from quantsig.container import read_header, read_index
+    >>> blob = quantsig.Codec(quantsig.UniformQuantizer(step=0.1), frame_size=300).compress(np.zeros(1000))
+    >>> header = read_header(blob)
+    >>> [(f.first, f.n_values) for f in read_index(blob, header)]
+    [(0, 300), (300, 300), (600, 300), (900, 100)]
+
+    A file cut off before its trailer (a stream whose writer never closed) has no index:
+
+    >>> read_index(blob[:-10], header) is None
+    True
+    """
     mv = _view(buf)
     n = len(mv)
     if n - header.end < _TRAILER.size:
@@ -371,6 +542,22 @@ def scan_frames(buf: bytes | memoryview | FileView, header: Header) -> Iterator[
 
     Stops quietly at the index marker, at the end of the buffer, or at an incomplete frame;
     a damaged complete frame raises.
+
+    Examples
+    --------
+    Four frames, the file cut off in the middle of the last one:
+
+    >>> import numpy as np, quantsig
+    >>> from quantsig.container import read_header, read_index, scan_frames
+    >>> codec = quantsig.Codec(quantsig.UniformQuantizer(step=0.1), entropy="raw", frame_size=300)
+    >>> blob = codec.compress(np.linspace(-1, 1, 1000))
+    >>> header = read_header(blob)
+    >>> last = read_index(blob, header)[-1]
+    >>> cut = blob[: last.offset + 20]
+    >>> read_index(cut, header) is None
+    True
+    >>> [(f.first, f.n_values) for f in scan_frames(cut, header)]
+    [(0, 300), (300, 300), (600, 300)]
     """
     mv = _view(buf)
     n = len(mv)
@@ -392,6 +579,30 @@ class ContainerWriter:
 
     ``write`` is any callable taking bytes (``file.write`` or ``list.append``), so the same
     writer serves in-memory compression and streaming to disk.
+
+    Parameters
+    ----------
+    write : callable
+        Called with each piece of the file, in order.
+    doc : dict
+        The JSON header document (the header is written at once).
+
+    Examples
+    --------
+    >>> from quantsig.container import ContainerWriter, FrameKind, frame_payload, read_header, read_index
+    >>> parts = []
+    >>> w = ContainerWriter(parts.append, {"format": "example"})
+    >>> w.add_frame(FrameKind.RAW, 3, b"abc")
+    >>> w.add_frame(FrameKind.RAW, 2, b"de")
+    >>> w.n_values
+    5
+    >>> w.close()
+    >>> blob = b"".join(parts)
+    >>> header = read_header(blob)
+    >>> header.doc
+    {'format': 'example'}
+    >>> [(f.first, f.n_values, bytes(frame_payload(blob, f))) for f in read_index(blob, header)]
+    [(0, 3, b'abc'), (3, 2, b'de')]
     """
 
     def __init__(self, write: Any, doc: dict[str, Any]) -> None:

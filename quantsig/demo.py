@@ -39,7 +39,38 @@ __all__ = ["DemoRow", "run_demo", "format_table", "StreamRow", "run_stream_demo"
 
 @dataclass
 class DemoRow:
-    """One line of the demo report."""
+    """One line of the demo report.
+
+    Attributes
+    ----------
+    name : str
+        The case, e.g. ``"mu-law 8-bit"``.
+    quantizer : str
+        The quantizer's repr.
+    levels : int
+        Reconstruction levels.
+    bits_per_sample : float
+        Fixed-rate bits per sample (``log2(levels) / dim``).
+    file_bits_per_sample : float
+        Bits per sample the ``.qsg`` file actually took, headers and tables included.
+    file_bytes : int
+        The size of the ``.qsg`` file.
+    snr_db, max_abs_error : float
+        Against the input, in full-scale units (PCM divided by 32768).
+    encode_msps, decode_msps : float
+        Speed in millions of samples per second (best of three runs).
+
+    Examples
+    --------
+    >>> from quantsig.demo import DemoRow, format_table
+    >>> row = DemoRow(name="mu-law 8-bit", quantizer="MuLawQuantizer()", levels=256, bits_per_sample=8.0,
+    ...               file_bits_per_sample=7.2, file_bytes=7200, snr_db=38.0, max_abs_error=0.0169,
+    ...               encode_msps=250.0, decode_msps=400.0)
+    >>> row.file_bytes * 8 / row.file_bits_per_sample  # samples in the recording
+    8000.0
+    >>> print(format_table([row]).splitlines()[-1])
+    mu-law 8-bit          256      8.00    7.200  2.22x   38.00    0.01690     250.0     400.0
+    """
 
     name: str
     quantizer: str
@@ -96,6 +127,28 @@ def run_demo(seconds: float = 30.0, output: str | None = None, seed: int = 0) ->
         folder (removed afterwards) when not given.
     seed : int
         Seed of the synthetic speech.
+
+    Returns
+    -------
+    (list of DemoRow, str)
+        One row per quantizer, and the path of the source WAV (removed with its folder when
+        ``output`` is not given).
+
+    Examples
+    --------
+    Not run here: it fits a 256-level Lloyd-Max quantizer and a 256-codeword k-means, which
+    takes seconds when the kernels run as plain Python (``NUMBA_DISABLE_JIT=1``). Recordings
+    shorter than 2.5 s give k-means fewer training vectors than it wants (a
+    ``TrainingSizeWarning``); shorter than 0.064 s, fewer vectors than codewords (an error).
+
+    >>> from quantsig.demo import format_table, run_demo
+    >>> rows, wav = run_demo(seconds=3.0)  # doctest: +SKIP
+    >>> [r.name for r in rows][:3]  # doctest: +SKIP
+    ['uniform 8-bit', 'mu-law 8-bit', 'A-law 8-bit']
+    >>> print(format_table(rows))  # doctest: +SKIP
+    quantizer          levels fixed b/s file b/s  ratio  SNR dB  max |err|  enc MS/s  dec MS/s
+    ------------------------------------------------------------------------------------------
+    uniform 8-bit         256      8.00    ...
     """
     keep = output is not None
     folder: str = output if output is not None else tempfile.mkdtemp(prefix="quantsig-demo-")
@@ -146,7 +199,23 @@ def run_demo(seconds: float = 30.0, output: str | None = None, seed: int = 0) ->
 
 
 def format_table(rows: list[DemoRow]) -> str:
-    """Render demo rows as an aligned text table."""
+    """Render demo rows as an aligned text table.
+
+    The ratio column is against 16-bit PCM (``16 / file_bits_per_sample``).
+
+    Examples
+    --------
+    >>> from quantsig.demo import DemoRow, format_table
+    >>> rows = [
+    ...     DemoRow("uniform 8-bit", "UniformQuantizer(bits=8)", 256, 8.0, 7.925, 7925, 35.09, 0.0039, 300.0, 390.0),
+    ...     DemoRow("G.711 mu-law", "G711Quantizer()", 256, 8.0, 8.5, 8500, 37.35, 0.015, 680.0, 440.0),
+    ... ]
+    >>> print(format_table(rows))
+    quantizer          levels fixed b/s file b/s  ratio  SNR dB  max |err|  enc MS/s  dec MS/s
+    ------------------------------------------------------------------------------------------
+    uniform 8-bit         256      8.00    7.925  2.02x   35.09    0.00390     300.0     390.0
+    G.711 mu-law          256      8.00    8.500  1.88x   37.35    0.01500     680.0     440.0
+    """
     head = (
         f"{'quantizer':<18} {'levels':>6} {'fixed b/s':>9} {'file b/s':>8} {'ratio':>6} "
         f"{'SNR dB':>7} {'max |err|':>10} {'enc MS/s':>9} {'dec MS/s':>9}"
@@ -164,7 +233,34 @@ def format_table(rows: list[DemoRow]) -> str:
 # ---------------------------------------------------------------------------- streams
 @dataclass
 class StreamRow:
-    """One streaming compression of the demo: what was asked, what it cost, where it went."""
+    """One streaming compression of the demo: what was asked, what it cost, where it went.
+
+    Attributes
+    ----------
+    source : str
+        Description of the recording.
+    mode : str
+        ``"lossless"``, ``"max-error"``, ``"4 bits"`` or ``"G.711"``.
+    path : str
+        The ``.qsg`` file written.
+    stats : quantsig.stream.StreamStats
+        What ``quantsig.audio.compress_file`` returned.
+    flac_bits_per_sample : float, optional
+        FLAC's rate on the same samples (lossless rows only).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, soundfile as sf
+    >>> from quantsig.audio import compress_file
+    >>> from quantsig.demo import StreamRow
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> wav, qsg = os.path.join(tmp.name, "tone.wav"), os.path.join(tmp.name, "tone.qsg")
+    >>> sf.write(wav, (np.sin(np.arange(1000) / 5) * 10000).astype(np.int16), 8000)
+    >>> row = StreamRow("a tone", "lossless", qsg, compress_file(wav, qsg, lossless=True))
+    >>> row.stats.samples, row.stats.max_abs_error, bool(row.stats.ratio > 1)
+    (1000, 0.0, True)
+    >>> tmp.cleanup()
+    """
 
     source: str
     mode: str
@@ -197,6 +293,35 @@ def run_stream_demo(seconds: float, folder: str, progress: Any = None) -> list[S
     (44.1 kHz, ``seconds`` long) and a generated speech WAV (8 kHz). Modes: lossless (beside
     FLAC at its strongest setting on the same samples), a max-error bound, 4 bits per
     sample, and G.711 for the telephone-band speech.
+
+    Parameters
+    ----------
+    seconds : float
+        Length of the generated recordings (at least about 0.1 s: shorter ones cannot reach
+        4 bits per sample, their fixed costs being too large a part).
+    folder : str
+        Where the WAV and ``.qsg`` files go (created if needed; the files are kept).
+    progress : bool or object with ``update(n)``, optional
+        Passed to ``quantsig.audio.compress_file``.
+
+    Returns
+    -------
+    list of StreamRow
+
+    Examples
+    --------
+    Not run here: it codes a dozen files, which takes about a minute when the kernels run as
+    plain Python (``NUMBA_DISABLE_JIT=1``).
+
+    >>> import tempfile
+    >>> from quantsig.demo import format_stream_rows, run_stream_demo
+    >>> with tempfile.TemporaryDirectory() as folder:  # doctest: +SKIP
+    ...     rows = run_stream_demo(1.0, folder)
+    ...     print(format_stream_rows(rows))
+    recording (CPython's pluck-pcm16.wav):
+      lossless  ratio 1.386x  11.540 bits/sample  SNR inf dB  max error 0  0.4 Msamples/s  (FLAC -8: 13.288 bits/sample)
+                -> .../pluck-pcm16.lossless.qsg
+    ...
     """
     from .audio import compress_file
     from .stream import StreamReader, compress_array
@@ -244,7 +369,26 @@ def run_stream_demo(seconds: float, folder: str, progress: Any = None) -> list[S
 
 
 def format_stream_rows(rows: list[StreamRow]) -> str:
-    """The summary line of each streaming compression, grouped by source."""
+    """The summary line of each streaming compression, grouped by source.
+
+    Examples
+    --------
+    >>> from quantsig.demo import StreamRow, format_stream_rows
+    >>> from quantsig.stream import StreamStats
+    >>> lossless = StreamStats(samples=8000, file_bytes=9000, mode="lossless", seconds=0.004)
+    >>> g711 = StreamStats(samples=8000, file_bytes=7200, mode="quantizer", seconds=0.002,
+    ...                    max_abs_error=507.0, signal_energy=1e12, error_energy=2e8)
+    >>> rows = [
+    ...     StreamRow("speech, 1 s mono 8 kHz", "lossless", "speech.lossless.qsg", lossless, 10.5),
+    ...     StreamRow("speech, 1 s mono 8 kHz", "G.711", "speech.g711.qsg", g711),
+    ... ]
+    >>> print(format_stream_rows(rows))
+    speech, 1 s mono 8 kHz:
+      lossless  ratio 1.778x  9.000 bits/sample  SNR inf dB  max error 0  2.0 Msamples/s  (FLAC -8: 10.500 bits/sample)
+                -> speech.lossless.qsg
+      G.711     ratio 2.222x  7.200 bits/sample  SNR 36.99 dB  max error 507  4.0 Msamples/s
+                -> speech.g711.qsg
+    """
     out = []
     last = None
     for row in rows:

@@ -28,23 +28,51 @@ __all__ = ["Progress", "make_progress", "format_count", "format_rate", "format_d
 
 
 def format_rate(per_second: float, unit: str = "samples") -> str:
-    """``1234567.0 -> '1.23M samples/s'``: three significant digits and an SI prefix."""
+    """``1234567.0 -> '1.23M samples/s'``: three significant digits and an SI prefix.
+
+    Examples
+    --------
+    >>> from quantsig.progress import format_rate
+    >>> format_rate(1234567.0)
+    '1.23M samples/s'
+    >>> format_rate(48000, unit="frames")
+    '48.0k frames/s'
+    """
     return f"{format_count(per_second)} {unit}/s"
 
 
 def format_count(value: float) -> str:
-    """``1234 -> '1.23k'``, ``12 -> '12'``: three significant digits and an SI prefix."""
+    """``1234 -> '1.23k'``, ``12 -> '12'``: three significant digits and an SI prefix.
+
+    Examples
+    --------
+    >>> from quantsig.progress import format_count
+    >>> [format_count(v) for v in (12, 1234, 56_789, 2.5e9, -1500)]
+    ['12', '1.23k', '56.8k', '2.50G', '-1.50k']
+    >>> [format_count(v) for v in (999.6, 9996, 999_501, -15_000)]  # rounded before the prefix is chosen
+    ['1.00k', '10.0k', '1.00M', '-15.0k']
+    """
+    rounded = float(f"{value:.3g}")
     for prefix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3), ("", 1.0)):
-        if abs(value) >= scale or scale == 1.0:
-            v = value / scale
+        if abs(rounded) >= scale or scale == 1.0:
+            v = rounded / scale
             if not prefix:
                 return f"{v:.0f}"
-            return (f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}") + prefix
+            return (f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}" if abs(v) < 100 else f"{v:.0f}") + prefix
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def format_duration(seconds: float) -> str:
-    """``75 -> '01:15'``, ``3725 -> '1:02:05'``; ``'--:--'`` when unknown."""
+    """``75 -> '01:15'``, ``3725 -> '1:02:05'``; ``'--:--'`` when unknown.
+
+    Examples
+    --------
+    >>> from quantsig.progress import format_duration
+    >>> [format_duration(s) for s in (4.4, 75, 3725)]
+    ['00:04', '01:15', '1:02:05']
+    >>> format_duration(float("inf")), format_duration(float("nan"))
+    ('--:--', '--:--')
+    """
     if not seconds >= 0 or seconds == float("inf"):
         return "--:--"
     s = round(seconds)
@@ -83,6 +111,27 @@ class Progress:
         Units done so far.
     active : bool
         Whether anything is drawn.
+
+    Examples
+    --------
+    A fake clock (start at 0 s, then 2 s and 5 s) makes the line predictable:
+
+    >>> import io
+    >>> from quantsig.progress import Progress
+    >>> clock = iter([0.0, 2.0, 2.0, 5.0, 5.0]).__next__
+    >>> bar = Progress(1000, force=True, stream=io.StringIO(), label="a.wav", clock=clock)
+    >>> bar.update(250)
+    >>> bar.render()
+    'a.wav [#######.......................]   25%  250 samples  125 samples/s  00:02 < 00:06'
+    >>> bar.update(750)
+    >>> bar.close()
+    >>> bar.stream.getvalue().rsplit("\\r", 1)[-1]
+    'a.wav [##############################]  100%  1.00k samples  200 samples/s  00:05\\n'
+
+    Without ``force``, nothing is drawn unless the stream is a terminal:
+
+    >>> Progress(1000, stream=io.StringIO()).active
+    False
     """
 
     def __init__(
@@ -185,7 +234,30 @@ def _isatty(stream: Any) -> bool:
 def make_progress(progress: Any, total: int | None, label: str = "", unit: str = "samples") -> Any:
     """Normalise the ``progress`` argument: None/False -> None, True -> a stderr ``Progress``
     (drawn only on a terminal), an object with ``update(n)`` -> itself (its ``total`` filled in
-    when it is a ``Progress`` without one)."""
+    when it is a ``Progress`` without one).
+
+    Raises
+    ------
+    TypeError
+        ``progress`` is neither a bool nor None and has no ``update`` method.
+
+    Examples
+    --------
+    >>> import io
+    >>> from quantsig.progress import Progress, make_progress
+    >>> make_progress(None, 100) is None, make_progress(False, 100) is None
+    (True, True)
+    >>> bar = make_progress(True, 100, label="a.wav")
+    >>> type(bar).__name__, bar.total, bar.label
+    ('Progress', 100, 'a.wav')
+    >>> mine = Progress(stream=io.StringIO())
+    >>> make_progress(mine, 500) is mine, mine.total
+    (True, 500)
+    >>> make_progress("yes", 100)
+    Traceback (most recent call last):
+        ...
+    TypeError: progress must be a bool or have an update(n) method, got str
+    """
     if progress is None or progress is False:
         return None
     if progress is True:

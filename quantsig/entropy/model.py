@@ -236,7 +236,28 @@ def _as_counts(counts: Any) -> np.ndarray:
 
 
 def symbol_counts(values: Any) -> np.ndarray:
-    """Counts of the distinct values of an integer array (their order is irrelevant)."""
+    """Counts of the distinct values of an integer array (their order is irrelevant).
+
+    Parameters
+    ----------
+    values : array_like of int
+        Any shape (flattened), any integer dtype.
+
+    Returns
+    -------
+    ndarray of int64
+        One positive count per distinct value (empty for an empty array); the values
+        themselves are not returned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.entropy.model import symbol_counts
+    >>> symbol_counts(np.array([3, 1, 3, 3, -2, 1], dtype=np.int8))
+    array([1, 2, 3])
+    >>> symbol_counts(np.array([[10**12, 0], [10**12, 10**12]]))  # any range, any shape
+    array([1, 3])
+    """
     arr = np.asarray(values)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"values must be an integer array, got dtype={arr.dtype}")

@@ -141,6 +141,27 @@ class BlockInfo:
         Exp-Golomb order of the escape stream.
     header_nbytes, table_nbytes, escape_nbytes, payload_nbytes, nbytes : int
         Sizes of the parts and of the whole block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quantsig.entropy import block_info, encode_symbols
+    >>> x = np.array([5, 5, 6, 5, 7, 5, 5, 6] * 50, dtype=np.int16)
+    >>> info = block_info(encode_symbols(x))
+    >>> info.mode, info.n, (info.lo, info.hi), info.alphabet_size, info.n_escapes
+    ('rans', 400, (5, 7), 3, 0)
+    >>> info.header_nbytes + info.table_nbytes + info.escape_nbytes + info.payload_nbytes == info.nbytes
+    True
+
+    A value far outside the window of the others goes through the escape symbol; a constant
+    array needs no model at all:
+
+    >>> y = np.append(x, 1_000_000).astype(np.int32)
+    >>> info = block_info(encode_symbols(y))
+    >>> info.mode, (info.lo, info.hi), info.n_escapes, info.alphabet_size
+    ('rans', (5, 7), 1, 4)
+    >>> block_info(encode_symbols(np.full(100, 9, np.int32)))
+    BlockInfo(mode='constant', n=100, lo=9, hi=9, precision=None, alphabet_size=None, n_escapes=0, escape_k=None, header_nbytes=3, table_nbytes=0, escape_nbytes=0, payload_nbytes=0, nbytes=3)
     """
 
     mode: str

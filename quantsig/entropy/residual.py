@@ -290,10 +290,46 @@ def decode_residuals(block: Any, n: int, seg_starts: Any = None) -> np.ndarray:
     Only the output (``n`` values) grows with ``n``; everything else is bounded by the block
     size, except the decoding table (at most 64 contexts of 4096 entries: 1 MiB).
 
+    Parameters
+    ----------
+    block : bytes-like
+        The block.
+    n : int
+        Number of values it holds (the block does not record it).
+    seg_starts : array_like of int, optional
+        The ``seg_starts`` given to ``encode_residuals``.
+
+    Returns
+    -------
+    ndarray of int64
+
     Raises
     ------
     CorruptFileError
         For anything that is not exactly a valid encoding of ``n`` values.
+
+    Examples
+    --------
+    Two channels, one quiet and one loud, each with a context history of its own:
+
+    >>> import numpy as np
+    >>> from quantsig.entropy.residual import decode_residuals, encode_residuals
+    >>> r = np.array([0, -3, 5, 12, -7, 2, 0, 0, 1, -1] * 20)
+    >>> x = np.concatenate([r, 1000 * r])
+    >>> blob = encode_residuals(x, seg_starts=[0, 200])
+    >>> np.array_equal(decode_residuals(blob, 400, seg_starts=[0, 200]), x)
+    True
+
+    The count is checked against the block, so a wrong one or a cut-off block raises:
+
+    >>> decode_residuals(blob, 399, seg_starts=[0, 200])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt residual block: ...
+    >>> decode_residuals(blob[:-3], 400, seg_starts=[0, 200])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    quantsig.errors.CorruptFileError: corrupt residual block: ...
     """
     buf = _as_buffer(block)
     n = check_int(n, "n", low=0)

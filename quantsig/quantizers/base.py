@@ -42,6 +42,38 @@ class Quantizer(abc.ABC):
 
     Subclasses set ``codec_id`` (the config ``"id"``), list their learned array attributes
     in ``_learned`` and implement ``encode``, ``decode`` and ``n_levels``.
+
+    Examples
+    --------
+    Every quantsig quantizer follows the same contract:
+
+    >>> import numpy as np, quantsig
+    >>> x = np.array([-0.8, -0.1, 0.0, 0.3, 0.9])
+    >>> for q in (quantsig.UniformQuantizer(bits=4, lo=-1, hi=1), quantsig.MuLawQuantizer(bits=4)):
+    ...     codes = q.encode(x)
+    ...     print(type(q).__name__, codes.dtype, q.n_levels, q.decode(codes).round(3))
+    UniformQuantizer uint8 16 [-0.867 -0.067  0.067  0.333  0.867]
+    MuLawQuantizer uint8 16 [-0.706 -0.085  0.002  0.351  0.706]
+
+    A new quantizer needs only ``encode``, ``decode`` and ``n_levels``; the config, equality,
+    ``quantize`` and ``bits`` come from the base class:
+
+    >>> class SignQuantizer(quantsig.Quantizer):
+    ...     codec_id = "sign"  # one bit per sample: its sign
+    ...     n_levels = 2
+    ...
+    ...     def encode(self, x):
+    ...         return (np.asarray(x) >= 0).astype(np.uint8)
+    ...
+    ...     def decode(self, codes, dtype=np.float64):
+    ...         return np.where(np.asarray(codes) == 1, 0.5, -0.5).astype(dtype)
+    >>> q = SignQuantizer()
+    >>> q.encode(x)
+    array([0, 0, 1, 1, 1], dtype=uint8)
+    >>> q.quantize(x.astype(np.float32))
+    array([-0.5, -0.5,  0.5,  0.5,  0.5], dtype=float32)
+    >>> q.bits, q.get_config(), SignQuantizer.from_config({"id": "sign"}) == q
+    (1.0, {'id': 'sign'}, True)
     """
 
     codec_id: ClassVar[str] = ""

@@ -27,6 +27,32 @@ class CompandingQuantizer(ThresholdQuantizer):
     ``code = floor((y + 1) / 2 * (L - 1) + 1/2)`` with levels ``y = -1 + 2 i / (L - 1)``,
     the convention of WaveNet-style ``mu_law_encoding`` (e.g. torchaudio with
     ``quantization_channels = 2**bits``); both ends are levels.
+
+    Examples
+    --------
+    A 3-bit mu-law quantizer: a uniform quantizer on ``compress(x)``, so its eight levels
+    crowd near zero, where speech spends most of its time.
+
+    >>> import numpy as np, quantsig
+    >>> from quantsig.quantizers import CompandingQuantizer
+    >>> q = quantsig.MuLawQuantizer(bits=3)
+    >>> isinstance(q, CompandingQuantizer), q.bits, q.n_levels
+    (True, 3, 8)
+    >>> q.reconstruction_levels.round(4)
+    array([-0.498 , -0.1216, -0.0275, -0.0039,  0.0039,  0.0275,  0.1216,
+            0.498 ])
+    >>> q.compress(np.array([0.0, 0.1, 0.5, 1.0])).round(4)
+    array([0.    , 0.591 , 0.8757, 1.    ])
+    >>> float(q.expand(q.compress(np.array([0.1])))[0].round(12))
+    0.1
+
+    Midrise (the default) has no zero level: 0 encodes to the smallest positive one, code
+    ``L/2``. Midtread puts levels on both ends of ``[-1, 1]``.
+
+    >>> q.encode(np.array([0.0, 1.0, -1.0]))
+    array([4, 7, 0], dtype=uint8)
+    >>> quantsig.MuLawQuantizer(bits=3, mode="midtread").reconstruction_levels[[0, -1]]
+    array([-1.,  1.])
     """
 
     def __init__(self, bits: int = 8, mode: str = "midrise", clip: bool = False) -> None:

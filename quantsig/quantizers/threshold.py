@@ -22,7 +22,30 @@ __all__ = ["ThresholdQuantizer"]
 
 
 class ThresholdQuantizer(Quantizer):
-    """Base of table-driven scalar quantizers (companding laws, Lloyd-Max)."""
+    """Base of table-driven scalar quantizers (companding laws, Lloyd-Max).
+
+    Code ``i`` covers ``[thresholds[i-1], thresholds[i])`` and decodes to
+    ``reconstruction_levels[i]``; a subclass only supplies the two tables.
+
+    Examples
+    --------
+    A Lloyd-Max quantizer fitted to three clusters of values has its levels at the cluster
+    values and its thresholds half way between:
+
+    >>> import numpy as np, quantsig
+    >>> from quantsig.quantizers import ThresholdQuantizer
+    >>> q = quantsig.LloydMaxQuantizer(3).fit(np.array([0.0, 0.0, 1.0, 1.0, 4.0, 4.0]))
+    >>> isinstance(q, ThresholdQuantizer)
+    True
+    >>> q.thresholds, q.reconstruction_levels
+    (array([0.5, 2.5]), array([0., 1., 4.]))
+
+    Cells are closed on the left: a value on a threshold takes the code above it.
+
+    >>> codes = q.encode(np.array([0.49, 0.5, 2.5, 10.0]))
+    >>> codes, q.decode(codes)
+    (array([0, 1, 2, 2], dtype=uint8), array([0., 1., 4., 4.]))
+    """
 
     #: Whether input outside ``_input_range`` is clipped rather than refused.
     clip: bool = True

@@ -25,6 +25,7 @@ class QuantsigCodec(Codec):
 
     ``encode`` takes an array of any shape (a chunk) and returns the bytes of a ``.qsg`` file
     that holds its shape and dtype; ``decode`` returns that array, or copies it into ``out``.
+    Give at most one of the first five options. NaN and infinities decode exactly.
 
     Parameters
     ----------
@@ -42,8 +43,6 @@ class QuantsigCodec(Codec):
         quantizer over their range.
     entropy : {"rans", "raw"}
         For ``quantizer=`` (or no option): rANS-code the codes or bit-pack them.
-
-    Give at most one of the first five. NaN and infinities decode exactly.
 
     Examples
     --------
