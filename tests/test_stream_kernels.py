@@ -184,3 +184,50 @@ def test_header_mode_follows_from_its_parameter():
         blob = compress_array(_tones(300), **opts, **SMALL)[0]
         doc = c.read_header(blob).doc
         assert "mode" not in doc and StreamReader(blob).mode == mode
+
+
+def _autocorr_one_lag_at_a_time(x: np.ndarray, w: np.ndarray, max_lag: int) -> np.ndarray:
+    """The textbook loop in Python floats (IEEE doubles, one rounding per operation)."""
+    y = [float(a) * float(b) for a, b in zip(x, w)]
+    out = []
+    for k in range(max_lag + 1):
+        s = 0.0
+        for i in range(k, len(y)):
+            s += y[i] * y[i - k]
+        out.append(s)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("n", [1, 5, 40, 64, 301, 1000])
+@pytest.mark.parametrize("max_lag", [0, 3, 32])
+def test_autocorr_is_the_one_lag_at_a_time_sum_bit_for_bit(n, max_lag):
+    from quantsig.kernels import lpc as k
+    from quantsig.predictors.lpc import _windows
+
+    x = np.cumsum(RNG.standard_normal(n)) * 1e3
+    for w in _windows(n) + [np.ones(n)]:  # Tukey windows, half windows (zero on one side), none
+        got = np.empty(max_lag + 1)
+        k.autocorr(x, w, max_lag, got)
+        assert np.array_equal(got, _autocorr_one_lag_at_a_time(x, w, max_lag))
+
+
+@pytest.mark.parametrize("start", [0, 3, 700])
+def test_closed_loop_costs_equal_one_predictor_at_a_time(start):
+    """The batched pricing gives every predictor exactly the cost ``closed_loop_cost`` gives it,
+    so the predictor search chooses as it would pricing them one by one."""
+    from quantsig.kernels import lpc as k
+
+    x = np.cumsum(RNG.standard_normal(1500)) * 0.1
+    end = start + 400
+    orders = np.array([0, 1, 2, 5, 8, 13, 32], np.int64)
+    crevs = np.zeros((orders.size, 32))
+    for i, p in enumerate(orders):
+        crevs[i, :p] = RNG.standard_normal(p) / max(p, 1)
+    for step in (1e-3, 0.05, 2.0):
+        costs = np.empty(orders.size)
+        k.closed_loop_costs(x, start, end, crevs, orders, orders.size, step, 64, np.empty(orders.size * 432), costs)
+        one = [
+            k.closed_loop_cost(x, start, end, crevs[i, :p].copy(), p, step, 64, np.empty(x.size))
+            for i, p in enumerate(orders)
+        ]
+        assert np.array_equal(costs, one)

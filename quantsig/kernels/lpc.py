@@ -22,6 +22,7 @@ __all__ = [
     "quantize_coefs",
     "residual_cost",
     "closed_loop_cost",
+    "closed_loop_costs",
     "best_predictor",
     "residual_int",
     "encode_int",
@@ -38,16 +39,41 @@ __all__ = [
 
 @jit
 def autocorr(x, window, max_lag, out):
-    """``out[k] = sum_i w[i]x[i] * w[i+k]x[i+k]`` for ``k <= max_lag`` (``x``, ``window`` float64)."""
+    """``out[k] = sum_i w[i]x[i] * w[i+k]x[i+k]`` for ``k <= max_lag`` (``x``, ``window`` float64;
+    ``x`` finite).
+
+    Only the window's support (first to last nonzero weight) is summed: outside it every term
+    is a zero, which leaves a sum unchanged. All lags are accumulated at once, sample by sample:
+    each lag's sum still adds its terms in order of ``i`` (so the result is, bit for bit, that
+    of one lag at a time), but the lags are independent accumulators, so the inner loop runs in
+    SIMD lanes instead of as one long chain of dependent additions.
+    """
     n = x.size
-    y = np.empty(n)
-    for i in range(n):
-        y[i] = x[i] * window[i]
-    for k in range(max_lag + 1):
-        s = 0.0
-        for i in range(k, n):
-            s += y[i] * y[i - k]
-        out[k] = s
+    lo = 0
+    while lo < n and window[lo] == 0.0:
+        lo += 1
+    hi = n
+    while hi > lo and window[hi - 1] == 0.0:
+        hi -= 1
+    m = max_lag + 1
+    acc = np.zeros(m)
+    n_s = hi - lo
+    y = np.empty(n_s)
+    for i in range(n_s):
+        y[i] = x[lo + i] * window[lo + i]
+    yr = y[::-1].copy()  # yr[n_s - 1 - i + k] == y[i - k]: the factors of consecutive lags are consecutive
+    head = m if m < n_s else n_s
+    for i in range(head):  # lag k starts at sample k
+        yi = y[i]
+        for k in range(i + 1):
+            acc[k] += yi * y[i - k]
+    for i in range(head, n_s):
+        yi = y[i]
+        c = n_s - 1 - i
+        for k in range(m):
+            acc[k] += yi * yr[c + k]
+    for k in range(m):
+        out[k] = acc[k]
 
 
 @jit
@@ -300,6 +326,59 @@ def closed_loop_cost(x, start, end, crev, order, step, part, y):
     return total
 
 
+@jit(fastmath=True)
+def closed_loop_costs(x, start, end, crevs, orders, n_pred, step, part, ys, costs):
+    """``closed_loop_cost`` of ``n_pred`` predictors in one pass over ``x[start:end]``.
+
+    Predictor ``k`` has order ``orders[k]`` and reversed coefficients ``crevs[k, :orders[k]]``;
+    its cost goes to ``costs[k]``, equal to what ``closed_loop_cost`` returns for it (the same
+    operations in the same order). A closed loop is one long chain of dependent operations (each
+    prediction needs the reconstruction just made); running the predictors side by side lets
+    the CPU overlap their chains. ``ys`` is float64 scratch of at least
+    ``n_pred * (end - start + max(orders))`` values.
+    """
+    max_p = 0
+    for k in range(n_pred):
+        if orders[k] > max_p:
+            max_p = orders[k]
+    base0 = start - max_p
+    if base0 < 0:
+        base0 = 0
+    width = end - base0
+    acc = np.zeros(n_pred)
+    for k in range(n_pred):
+        lo = start - orders[k]
+        if lo < 0:
+            lo = 0
+        off = k * width - base0
+        for i in range(lo, start):
+            ys[off + i] = x[i]
+        costs[k] = 0.0
+    cnt = 0
+    for i in range(start, end):
+        xi = x[i]
+        for k in range(n_pred):
+            order = orders[k]
+            off = k * width - base0
+            pred = 0.0
+            if i >= order:
+                base = off + i - order
+                for j in range(order):
+                    pred += crevs[k, j] * ys[base + j]
+            else:
+                for j in range(order - i, order):
+                    pred += crevs[k, j] * ys[off + i - order + j]
+            q = math.floor((xi - pred) / step + 0.5)
+            ys[off + i] = pred + q * step
+            acc[k] += abs(q)
+        cnt += 1
+        if cnt == part or i == end - 1:
+            for k in range(n_pred):
+                costs[k] += cnt * math.log2(1.0 + _TWO_E * acc[k] / cnt)
+                acc[k] = 0.0
+            cnt = 0
+
+
 @jit
 def best_predictor(x, start, end, windows, max_order, precision, max_shift, step, candidates, scratch, out):
     """The whole predictor search of ``quantsig.predictors.lpc.analyze`` in one call.
@@ -310,19 +389,19 @@ def best_predictor(x, start, end, windows, max_order, precision, max_shift, step
     quantized and priced on the residual (``residual_cost``, or ``closed_loop_cost``
     when ``step > 0``) plus ``precision + 2`` bits per coefficient. Order 0 competes too.
     Writes the winner's integer coefficients to ``out`` and returns ``(cost, order, shift)``.
+
+    The candidates of every window are gathered first and the closed-loop ones priced together
+    (``closed_loop_costs``); the winner is then chosen in the order above, first lowest cost,
+    exactly as pricing them one by one would choose.
     """
     n = end - start
     top_order = max_order if max_order < n - 1 else n - 1
     closed = step > 0.0
     empty = np.zeros(0)
-    if closed:
-        best_cost = closed_loop_cost(x, start, end, empty, 0, step, 64, scratch)
-    else:
-        best_cost = residual_cost(x, start, end, empty, 0, 1.0, 64)
-    best_order = 0
-    best_shift = 0
     if top_order < 1:
-        return best_cost, best_order, best_shift
+        if closed:
+            return closed_loop_cost(x, start, end, empty, 0, step, 64, scratch), 0, 0
+        return residual_cost(x, start, end, empty, 0, 1.0, 64), 0, 0
     seg = x[start:end].copy()
     r = np.empty(top_order + 1)
     coefs = np.zeros((top_order, top_order))
@@ -331,6 +410,14 @@ def best_predictor(x, start, end, windows, max_order, precision, max_shift, step
     crev = np.empty(top_order)
     est = np.empty(top_order)
     coef_bits = precision + 2
+    extra = (1, 2, 4, 8)
+    # the candidates in pricing order; candidate 0 is order 0
+    n_max = 1 + windows.shape[0] * (candidates + 4)
+    c_order = np.zeros(n_max, np.int64)
+    c_shift = np.zeros(n_max, np.int64)
+    c_int = np.zeros((n_max, top_order), np.int64)
+    c_rev = np.zeros((n_max, top_order))
+    n_c = 1
     for wi in range(windows.shape[0]):
         w = windows[wi]
         autocorr(seg, w, top_order, r)
@@ -353,7 +440,6 @@ def best_predictor(x, start, end, windows, max_order, precision, max_shift, step
         order_by = np.argsort(est[:top])
         n_try = candidates if candidates < top else top
         tried = np.zeros(top + 1, np.bool_)
-        extra = (1, 2, 4, 8)
         total = n_try + (4 if closed else 0)
         for t in range(total):
             if t < n_try:
@@ -369,20 +455,33 @@ def best_predictor(x, start, end, windows, max_order, precision, max_shift, step
             if shift < 0:
                 continue
             scale = 2.0 ** (-shift)
+            c_order[n_c] = p
+            c_shift[n_c] = shift
             for j in range(p):
-                crev[j] = qc[p - 1 - j] * scale
-            if closed:
-                cost = closed_loop_cost(x, start, end, crev[:p], p, step, 64, scratch)
-            else:
-                cost = residual_cost(x, start, end, crev[:p], p, 1.0, 64)
-            cost += p * coef_bits
-            if cost < best_cost:
-                best_cost = cost
-                best_order = p
-                best_shift = shift
-                for j in range(p):
-                    out[j] = qc[j]
-    return best_cost, best_order, best_shift
+                c_int[n_c, j] = qc[j]
+                c_rev[n_c, j] = qc[p - 1 - j] * scale
+            n_c += 1
+    costs = np.empty(n_c)
+    if closed:
+        ys = np.empty(n_c * (n + top_order))
+        closed_loop_costs(x, start, end, c_rev, c_order, n_c, step, 64, ys, costs)
+    else:
+        costs[0] = residual_cost(x, start, end, empty, 0, 1.0, 64)
+        for c in range(1, n_c):
+            p = c_order[c]
+            for j in range(p):
+                crev[j] = c_rev[c, j]
+            costs[c] = residual_cost(x, start, end, crev[:p], p, 1.0, 64)
+    best = 0
+    best_cost = costs[0]
+    for c in range(1, n_c):
+        cost = costs[c] + c_order[c] * coef_bits
+        if cost < best_cost:
+            best_cost = cost
+            best = c
+    for j in range(c_order[best]):
+        out[j] = c_int[best, j]
+    return best_cost, c_order[best], c_shift[best]
 
 
 @jit
