@@ -25,20 +25,6 @@ __all__ = ["initial_cells", "lagrangian_lloyd"]
 
 
 @jit
-def _search(xs: np.ndarray, t: float) -> int:
-    """Number of values of sorted ``xs`` below ``t``."""
-    lo = 0
-    hi = xs.size
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if xs[mid] < t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@jit
 def _search_from(xs: np.ndarray, t: float, start: int) -> int:
     """Number of values of sorted ``xs`` below ``t``, known to be at least ``start``:
     galloping from ``start`` then binary search, O(log distance) and cache-friendly."""
@@ -79,9 +65,9 @@ def initial_cells(xs: np.ndarray, ref: float, delta: float, offset: float, limit
             return -1
         out[k] = ref + (b + offset) * delta
         k += 1
-        # first sample of a later cell: binary search for the cell's upper edge
+        # first sample of a later cell: search for the cell's upper edge from here
         edge = ref + (b + offset + 0.5) * delta
-        j = i + _search(xs[i:], edge)
+        j = _search_from(xs, edge, i)
         i = j if j > i else i + 1
     return k
 
